@@ -1,0 +1,106 @@
+"""Typed records that flow between the stages: index -> rag -> ui / eval.
+
+They are plain dataclasses so every stage can build, compare and serialise
+them without importing an outside library.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """One indexed document: its identity, metadata and cleaned text length."""
+
+    source: str            # absolute file path (the document's identity)
+    content_hash: str      # sha256 of the raw file bytes
+    title: str = ""
+    date: str = ""         # ISO date (YYYY-MM-DD) when the text states one
+    author: str = ""
+    url: str = ""
+    language: str = ""
+    chars: int = 0
+    chunks: int = 0
+    duplicate_of: str = ""  # source of an earlier near-duplicate document, if any
+
+    @property
+    def name(self) -> str:
+        return self.source.rsplit("/", 1)[-1]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of a document: `text == doc_text[start:end]` of the cleaned text."""
+
+    id: str
+    source: str
+    text: str
+    start: int
+    end: int
+    doc_hash: str
+    title: str = ""
+    date: str = ""
+    ordinal: int = 0
+
+
+@dataclass(frozen=True)
+class ScoredChunk:
+    chunk: Chunk
+    score: float
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A quoted passage: `quote == cleaned_text(source)[start:end]`."""
+
+    source: str
+    title: str
+    quote: str
+    start: int
+    end: int
+    score: float
+    date: str = ""
+    chunk_id: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.source.rsplit("/", 1)[-1]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Answer:
+    text: str
+    citations: list[Citation]
+    abstained: bool
+    question: str
+    standalone_question: str
+    mode: str = "offline"           # "offline" or "llm"
+    short_answer: str = ""
+    notice: str = ""                # e.g. "LLM unavailable: offline answer shown"
+    unsupported_sentences: list[str] = field(default_factory=list)
+    passages: list[Citation] = field(default_factory=list)  # closest passages, also on refusal
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    chunks_embedded: int = 0
+    duplicates: list[tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
