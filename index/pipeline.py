@@ -1,0 +1,222 @@
+"""Ingest: load -> clean -> chunk -> embed -> store, incremental and crash-safe.
+
+Order of writes for one document: its chunks (content-hash ids), then its
+document record (the commit), then the deletion of its stale chunks. A crash
+at any point leaves either the old committed version or the new one; the next
+ingest finds the uncommitted work and finishes it, reusing stored vectors.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from index.chunk import chunk_spans
+from index.clean import clean
+from index.embed import Embedder
+from index.load import RawDocument, load, walk
+from index.meta import extract
+from index.store import Store
+from rag.errors import BadDocument, UnsupportedFile
+from rag.records import Chunk, DocumentInfo, IngestReport
+from rag.settings import Settings
+from rag.text import PATTERNS
+
+Progress = Callable[[int, int, str], None]
+WINDOW_CHUNKS = 256  # chunks embedded together across documents
+DUPLICATE_COSINE = 0.85  # document-vector similarity before names are compared
+
+
+@dataclass
+class Prepared:
+    info: DocumentInfo
+    text: str
+    chunks: list[Chunk]
+    vectors: list[list[float]] | None = None
+
+
+def chunk_id(source: str, text: str, occurrence: int) -> str:
+    """Content-derived id: the same passage of the same file always gets the same id.
+
+    >>> chunk_id("/a.txt", "Hello.", 0) == chunk_id("/a.txt", "Hello.", 0)
+    True
+    >>> chunk_id("/a.txt", "Hello.", 0) == chunk_id("/b.txt", "Hello.", 0)
+    False
+    """
+    return hashlib.sha256(f"{source}\x00{occurrence}\x00{text}".encode()).hexdigest()[:32]
+
+
+def prepare(raw: RawDocument, settings: Settings) -> Prepared:
+    """Clean, describe and chunk one loaded document (pure apart from langdetect)."""
+    text = clean(raw.text)
+    if not text.strip():
+        raise BadDocument("nothing left after removing page debris")
+    meta = extract(raw.text, text, raw.hints)
+    spans = chunk_spans(text, settings.chunk_words, settings.chunk_overlap_sentences)
+    seen: dict[str, int] = {}
+    chunks = []
+    for ordinal, (start, end) in enumerate(spans):
+        piece = text[start:end]
+        seen[piece] = seen.get(piece, -1) + 1
+        chunks.append(Chunk(chunk_id(raw.source, piece, seen[piece]), raw.source, piece, start, end,
+                            raw.content_hash, meta["title"], meta["date"], ordinal))
+    info = DocumentInfo(source=raw.source, content_hash=raw.content_hash, chars=len(text), chunks=len(chunks),
+                        **{k: meta.get(k, "") for k in ("title", "date", "author", "url", "language")})
+    return Prepared(info, text, chunks)
+
+
+def name_overlap(a: str, b: str) -> float:
+    """Jaccard overlap of the capitalised names two texts mention (a rewrite keeps them).
+
+    >>> name_overlap("Kamal Kharrazi met Hikmet Hajiyev.", "then Hikmet Hajiyev met Kamal Kharrazi.")
+    1.0
+    """
+    names_a, names_b = _names(a), _names(b)
+    return len(names_a & names_b) / len(names_a | names_b) if names_a | names_b else 0.0
+
+
+def _names(text: str) -> set[str]:
+    return {m.group() for m in PATTERNS["entity"].finditer(text) if len(m.group()) > 3}
+
+
+def mean_vector(vectors: list[list[float]]) -> list[float]:
+    """Normalised mean of unit vectors (a document's direction).
+
+    >>> mean_vector([[1.0, 0.0], [0.0, 1.0]])
+    [0.7071067811865475, 0.7071067811865475]
+    """
+    sums = [sum(column) for column in zip(*vectors)]
+    norm = sum(x * x for x in sums) ** 0.5 or 1.0
+    return [x / norm for x in sums]
+
+
+class Ingestor:
+    def __init__(self, settings: Settings, store: Store, embedder: Embedder):
+        self.settings, self.store, self.embedder = settings, store, embedder
+
+    def run(self, paths: list[str | Path], progress: Progress | None = None) -> IngestReport:
+        began = time.perf_counter()
+        report = IngestReport()
+        roots = [Path(os.path.abspath(p)) for p in paths]
+        files, refused = walk(roots)
+        report.failed += refused
+        committed = {d.source: d for d in self.store.documents()}
+        todo = self._plan(files, committed, report, progress)
+        self._index(todo, committed, report, progress)
+        self._remove_missing(roots, files, committed, report)
+        self._sweep(committed)
+        report.seconds = time.perf_counter() - began
+        return report
+
+    def _plan(self, files: list[Path], committed: dict[str, DocumentInfo], report: IngestReport,
+              progress: Progress | None) -> list[Prepared]:
+        todo: list[Prepared] = []
+        for number, path in enumerate(files, 1):
+            _tell(progress, number, len(files), f"reading {path.name}")
+            outcome = self._load_one(path, committed)
+            if isinstance(outcome, str):
+                report.failed.append((str(path), outcome))
+            elif outcome is None:
+                report.unchanged.append(str(path))
+            else:
+                todo.append(outcome)
+        return todo
+
+    def _load_one(self, path: Path, committed: dict[str, DocumentInfo]) -> Prepared | str | None:
+        try:
+            raw = load(path, int(self.settings.max_file_mb * 1e6), self.settings.fallback_encoding)
+            old = committed.get(raw.source)
+            if old and old.content_hash == raw.content_hash:
+                return None
+            return prepare(raw, self.settings)
+        except (BadDocument, UnsupportedFile) as err:
+            return str(err)
+        except Exception as err:  # a reader bug must not stop the other files
+            return f"could not read ({type(err).__name__}: {err})"
+
+    def _index(self, todo: list[Prepared], committed: dict[str, DocumentInfo], report: IngestReport,
+               progress: Progress | None) -> None:
+        total = sum(len(p.chunks) for p in todo)
+        done = 0
+        for window in _windows(todo, WINDOW_CHUNKS):
+            report.chunks_embedded += self._embed(window)
+            for prepared in window:
+                self._write(prepared, committed, report)
+                done += len(prepared.chunks)
+            _tell(progress, done, total, f"embedded {done}/{total} chunks")
+
+    def _embed(self, window: list[Prepared]) -> int:
+        """Vectors for every chunk of the window; stored vectors are reused, not recomputed."""
+        wanted = [c for p in window for c in p.chunks]
+        known = self.store.embeddings_of([c.id for c in wanted])
+        missing = [c for c in wanted if c.id not in known]
+        known.update(zip((c.id for c in missing), self.embedder.encode([c.text for c in missing])))
+        for prepared in window:
+            prepared.vectors = [known[c.id] for c in prepared.chunks]
+        return len(missing)
+
+    def _write(self, prepared: Prepared, committed: dict[str, DocumentInfo], report: IngestReport) -> None:
+        info, source = prepared.info, prepared.info.source
+        self.store.upsert_chunks(prepared.chunks, prepared.vectors)
+        vector = mean_vector(prepared.vectors)
+        duplicate = self._duplicate_of(source, vector, prepared.text)
+        if duplicate:
+            info = DocumentInfo(**{**info.to_dict(), "duplicate_of": duplicate})
+            report.duplicates.append((source, duplicate))
+        self.store.put_document(info, prepared.text, vector)
+        keep = {c.id for c in prepared.chunks}
+        self.store.delete_chunks([cid for cid, _, _ in self.store.chunk_keys([source]) if cid not in keep])
+        (report.updated if source in committed else report.added).append(source)
+        committed[source] = info
+
+    def _duplicate_of(self, source: str, vector: list[float], text: str) -> str:
+        """An earlier document this one rewrites: close in meaning and naming the same people and things."""
+        for other, similarity in self.store.similar_documents(vector):
+            if other < source and similarity >= DUPLICATE_COSINE and \
+                    name_overlap(text, self.store.document_text(other)) >= self.settings.duplicate_threshold:
+                return other
+        return ""
+
+    def _remove_missing(self, roots: list[Path], files: list[Path], committed: dict[str, DocumentInfo],
+                        report: IngestReport) -> None:
+        """Documents under an ingested folder whose file is gone are deleted, vectors included."""
+        present = {str(f) for f in files}
+        folders = [str(r) + os.sep for r in roots if r.is_dir()]
+        for source in sorted(committed):
+            if source not in present and any(source.startswith(f) for f in folders) \
+                    and not os.path.lexists(source):
+                remove_document(self.store, source)
+                report.removed.append(source)
+
+
+    def _sweep(self, committed: dict[str, DocumentInfo]) -> None:
+        """Delete chunks left by an interrupted ingest: of no committed document, or of an old version."""
+        hashes = {source: info.content_hash for source, info in committed.items()}
+        stale = [cid for cid, source, digest in self.store.chunk_keys() if hashes.get(source) != digest]
+        self.store.delete_chunks(stale)
+
+
+def remove_document(store: Store, source: str) -> None:
+    """Uncommit first, then delete the vectors, so no reader sees half a document."""
+    store.delete_document(source)
+    store.delete_chunks([cid for cid, _, _ in store.chunk_keys([source])])
+
+
+def _windows(todo: list[Prepared], size: int):
+    window, count = [], 0
+    for prepared in todo:
+        window.append(prepared)
+        count += len(prepared.chunks)
+        if count >= size:
+            yield window
+            window, count = [], 0
+    if window:
+        yield window
+
+
+def _tell(progress: Progress | None, done: int, total: int, note: str) -> None:
+    if progress:
+        progress(done, total, note)

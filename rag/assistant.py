@@ -1,0 +1,152 @@
+"""The public API: `Assistant` ingests folders and answers questions with citations.
+
+The CLI, the UI and the eval harness all call this class; there is no second
+code path.
+"""
+from __future__ import annotations
+
+import os
+import re
+import threading
+from pathlib import Path
+from typing import Iterator
+
+from index.embed import Embedder
+from index.pipeline import Ingestor, Progress, remove_document
+from index.store import Store
+from rag import extractive
+from rag.conversation import Message, standalone
+from rag.errors import BadQuestion, RagError
+from rag.records import Answer, DocumentInfo, IngestReport
+from rag.retrieve import Corpus, Filters, HybridRetriever
+from rag.settings import Settings
+
+MAX_QUESTION_CHARS = 2000
+
+
+def clean_question(question: str) -> str:
+    """The question without control characters, squeezed, capped; BadQuestion if nothing is left.
+
+    >>> clean_question("  When\\x00 did it\\nhappen? ")
+    'When did it happen?'
+    """
+    text = re.sub(r"[\x00-\x1f\x7f]+", " ", question or "")
+    text = " ".join(text.split())[:MAX_QUESTION_CHARS]
+    if not re.search(r"\w", text):
+        raise BadQuestion("the question is empty: type a question with at least one word")
+    return text
+
+
+class Assistant:
+    def __init__(self, index_dir: str | Path | None = None, *, settings: Settings | None = None,
+                 store: Store | None = None, embedder: Embedder | None = None, llm=None, **overrides):
+        if index_dir is not None:
+            overrides["index_dir"] = Path(index_dir)
+        self.settings = settings.model_copy(update=overrides) if settings else Settings(**overrides)
+        self.store = store or Store(self.settings)
+        s = self.settings
+        self.embedder = embedder or Embedder(int8=s.embed_int8, threads=s.threads, batch_size=s.embed_batch)
+        self._llm = llm
+        self._corpus: Corpus | None = None
+        self._lock = threading.Lock()
+        self._ingest_lock = threading.Lock()
+
+    # --- the index
+    def ingest(self, paths, progress: Progress | None = None) -> IngestReport:
+        paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+        with self._ingest_lock:
+            report = Ingestor(self.settings, self.store, self.embedder).run(paths, progress)
+            self.refresh()
+        return report
+
+    def remove(self, source: str) -> bool:
+        """Remove a document by path or file name; its passages stop appearing at once."""
+        match = self._resolve(source)
+        if not match:
+            return False
+        with self._ingest_lock:
+            remove_document(self.store, match)
+            self.refresh()
+        return True
+
+    def _resolve(self, source: str) -> str:
+        docs = [d.source for d in self.store.documents()]
+        if source in docs:
+            return source
+        absolute = os.path.abspath(source)
+        named = [d for d in docs if d == absolute or Path(d).name == source]
+        return named[0] if len(named) == 1 else ""
+
+    def documents(self) -> list[DocumentInfo]:
+        return self.store.documents()
+
+    def document_text(self, source: str) -> str:
+        return self.store.document_text(self._resolve(source) or source)
+
+    def refresh(self) -> None:
+        corpus = Corpus.load(self.store)
+        with self._lock:
+            self._corpus = corpus
+
+    @property
+    def corpus(self) -> Corpus:
+        if self._corpus is None:
+            self.refresh()
+        return self._corpus
+
+    # --- answering
+    @property
+    def llm_available(self) -> bool:
+        return self._llm is not None or self.settings.llm_configured
+
+    def retriever(self, top_k=None, sources=None, since=None, until=None) -> HybridRetriever:
+        s = self.settings
+        resolved = tuple(self._resolve(x) or x for x in (sources or ()))
+        filters = Filters(resolved, str(since or ""), str(until or ""))
+        return HybridRetriever(self.store, self.corpus, self.embedder.encode_one, top_k or s.top_k,
+                               max(s.candidates, (top_k or s.top_k) * 2), s.rrf_k, filters)
+
+    def ask(self, question: str, *, sources=None, since=None, until=None, top_k=None, mode=None,
+            history: list[Message] | None = None) -> Answer:
+        answer = None
+        for piece in self.stream(question, sources=sources, since=since, until=until, top_k=top_k,
+                                 mode=mode, history=history):
+            answer = piece
+        return answer
+
+    def chat(self, message: str, history: list[Message], **options) -> Answer:
+        return self.ask(message, history=history or [], **options)
+
+    def stream(self, question: str, *, history: list[Message] | None = None, sources=None, since=None,
+               until=None, top_k=None, mode=None) -> Iterator[str | Answer]:
+        """Text pieces as they are produced, then the full Answer."""
+        asked = clean_question(question)
+        use_llm = (mode == "llm" or (mode in (None, "auto") and self.settings.use_llm)) and self.llm_available
+        retriever = self.retriever(top_k, sources, since, until)
+        if use_llm:
+            yield from self._llm_stream(asked, history or [], retriever)
+            return
+        answer = self._offline(asked, standalone(asked, history or []), retriever)
+        yield from _words(answer.text)
+        yield answer
+
+    def _offline(self, question: str, query: str, retriever: HybridRetriever) -> Answer:
+        vector = self.embedder.encode_one(query)
+        ranked = retriever.search(query, vector)
+        corpus, s = retriever.corpus, self.settings
+        return extractive.answer(question, query, ranked, corpus.idf, corpus.max_idf, s.abstain_threshold,
+                                 s.max_answer_words, vector, self.embedder.encode)
+
+    def _llm_stream(self, question: str, history: list[Message], retriever: HybridRetriever):
+        from rag.llm import LLMAnswerer
+
+        answerer = LLMAnswerer(self.settings, self._llm)
+        yield from answerer.stream(question, history, retriever, self._offline)
+
+
+def _words(text: str) -> Iterator[str]:
+    for match in re.finditer(r"\S+\s*", text):
+        yield match.group()
+
+
+__all__ = ["Assistant", "RagError"]

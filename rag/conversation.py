@@ -1,0 +1,58 @@
+"""Follow-up questions: carry the entities of earlier turns into the retrieval query."""
+from __future__ import annotations
+
+import re
+
+from rag.text import PATTERNS, PRONOUNS, STOPWORDS
+
+Message = dict  # {"role": "user" | "assistant", "content": str}
+
+
+def entities(text: str) -> list[str]:
+    """Names, numbers and dates mentioned in a text, in order, without repeats.
+
+    >>> entities("Who offered Aqil Aslanov $200,000 in January?")
+    ['Aqil Aslanov', '$200,000', 'January']
+    """
+    found: list[str] = []
+    spans = sorted([m.span() for kind in ("money", "date") for m in PATTERNS[kind].finditer(text)] +
+                   [m.span() for m in PATTERNS["entity"].finditer(text)])
+    taken = -1
+    for a, b in spans:
+        piece = text[a:b].strip(" ,.;:?")
+        if a >= taken and piece and piece.lower() not in STOPWORDS and piece not in found:
+            found.append(piece)
+            taken = b
+    return found
+
+
+def needs_context(question: str) -> bool:
+    """A follow-up leans on earlier turns: it has a pronoun or almost no content of its own.
+
+    >>> needs_context("When did that happen?"), needs_context("When did Azerbaijan open its embassy in Tel Aviv?")
+    (True, False)
+    """
+    words = [w.lower() for w in re.findall(r"[\w']+", question)]
+    content = [w for w in words if w not in STOPWORDS and w not in PRONOUNS]
+    return len(content) <= 2 or (any(w in PRONOUNS for w in words) and len(words) <= 8)
+
+
+def standalone(question: str, history: list[Message]) -> str:
+    """The retrieval query for `question`: itself, plus the entities of the last exchange if it leans on it.
+
+    >>> standalone("When was he arrested?", [{"role": "user", "content": "Who is Aqil Aslanov?"},
+    ...                                       {"role": "assistant", "content": "A Georgian citizen."}])
+    'When was he arrested? (Aqil Aslanov; Georgian)'
+    """
+    if not history or not needs_context(question):
+        return question
+    last_user = next((m["content"] for m in reversed(history) if m.get("role") == "user"), "")
+    last_answer = next((m["content"] for m in reversed(history) if m.get("role") == "assistant"), "")
+    carried = [e for e in entities(last_user) + entities(_first_sentence(last_answer))
+               if e.lower() not in question.lower()]
+    return f"{question} ({'; '.join(dict.fromkeys(carried))})" if carried else question
+
+
+def _first_sentence(text: str) -> str:
+    text = re.sub(r"\[\d+\]", "", text)
+    return re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]

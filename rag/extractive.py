@@ -1,0 +1,264 @@
+"""The offline answerer: verbatim sentences with [n] citations, or a plain refusal.
+
+Scoring is pure: each candidate sentence of the retrieved passages gets an
+IDF-weighted coverage of the question's terms (in the sentence and its
+neighbours), a dense similarity, and a check that the answer type the
+question asks for (date, amount, number, name, place) is present. The answer
+opens with the short typed answer when there is one.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+from index.chunk import split_sentences
+from rag.records import Answer, Chunk, Citation, ScoredChunk
+from rag.text import PRONOUNS, answer_type, key_entities, question_terms, terms, typed_spans, word_count
+
+REFUSAL = "The documents do not answer this question."
+MAX_SENTENCE_WORDS = 45
+Encode = Callable[[list[str]], list[list[float]]]
+
+
+@dataclass
+class Candidate:
+    chunk: Chunk
+    rank: int
+    start: int
+    end: int
+    text: str
+    context: str = ""
+    coverage: float = 0.0
+    dense: float = 0.0
+    spans: list[tuple[int, int]] = field(default_factory=list)
+    score: float = 0.0
+
+
+def candidates(ranked: list[ScoredChunk]) -> list[Candidate]:
+    """Every sentence of the retrieved chunks once, with offsets into its document."""
+    seen: set[tuple[str, int]] = set()
+    out: list[Candidate] = []
+    for rank, scored in enumerate(ranked):
+        chunk = scored.chunk
+        spans = split_sentences(chunk.text, offset=chunk.start)
+        for i, (start, end) in enumerate(spans):
+            if (chunk.source, start) in seen:
+                continue
+            seen.add((chunk.source, start))
+            around = spans[max(0, i - 1):i + 2]
+            context = chunk.text[around[0][0] - chunk.start:around[-1][1] - chunk.start]
+            out.append(Candidate(chunk, rank, start, end, chunk.text[start - chunk.start:end - chunk.start], context))
+    return out
+
+
+def coverage(question_terms: list[str], text_terms: set[str], idf: Callable[[str], float],
+             cap: float = 3.0) -> float:
+    """IDF-weighted share of the question's terms found in a text (weights capped at `cap`,
+    so a word the corpus never uses, often a paraphrase, does not outweigh the rest).
+
+    >>> coverage(["tamar", "stake"], {"tamar", "gas"}, lambda t: 2.0 if t == "tamar" else 1.0)
+    0.6666666666666666
+    """
+    weights = {t: min(idf(t), cap) for t in set(question_terms)}
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if t in text_terms) / total if total else 0.0
+
+
+def score_candidates(cands: list[Candidate], question: str, query: str, idf, q_vector=None,
+                     encode: Encode | None = None) -> list[Candidate]:
+    """Scores every candidate in place and returns them best first."""
+    kind = answer_type(question)
+    q_terms = question_terms(query)
+    asked = set(terms(question))
+    for cand in cands:
+        own = coverage(q_terms, set(terms(cand.text)), idf)
+        wide = coverage(q_terms, set(terms(cand.context)), idf)
+        cand.coverage = 0.7 * own + 0.3 * wide
+        cand.spans = [s for s in typed_spans(cand.text, kind) if _new_information(cand.text[s[0]:s[1]], asked)
+                      and _fits_measure(cand.text[s[0]:s[1]], question)]
+    _dense(cands, q_vector, encode)
+    for cand in cands:
+        typed = 0.15 if cand.spans else (-0.25 if kind in TYPED else 0.0)
+        if kind == "reason" and REASON_RE.search(cand.text):
+            typed = 0.1
+        cand.score = cand.coverage + 0.3 * cand.dense + typed + 0.05 / (1 + cand.rank)
+    return sorted(cands, key=lambda c: -c.score)
+
+
+TYPED = ("money", "date", "number", "person", "place")
+UNITS_RE = re.compile(r"kilomet|km\b|miles?\b|met(er|re)s?\b|years?\b|months?\b|days?\b|hours?\b|weeks?\b", re.I)
+REASON_RE = re.compile(r"\b(because|due to|as a result|in order to|aim\w*|concern\w*|fear\w*|worr\w*|wary|"
+                       r"threat\w*|apprehensi\w*|motiv\w*|driven by|caus\w*|reason\w*|so that)\b", re.I)
+MEASURE_RE = re.compile(r"\bhow (long|far|wide|deep|high)\b|\b(distance|length)\b", re.I)
+
+
+def _new_information(span: str, asked: set[str]) -> bool:
+    """A short answer must say something the question does not already say.
+
+    >>> _new_information("Iran’s Strategic Council", {"iran", "strategic", "council"})
+    False
+    """
+    span_terms = set(terms(span))
+    return bool(span_terms) and len(span_terms & asked) / len(span_terms) < 0.5
+
+
+def _fits_measure(span: str, question: str) -> bool:
+    """'How long/far' questions want a quantity with a unit ('765 kilometers'), not a bare count."""
+    return not MEASURE_RE.search(question) or bool(UNITS_RE.search(span))
+
+
+def _dense(cands: list[Candidate], q_vector, encode: Encode | None, limit: int = 10) -> None:
+    """Cosine of the question with the most promising sentences (bounded encoder cost)."""
+    if q_vector is None or encode is None or not cands:
+        return
+    best = sorted(cands, key=lambda c: -c.coverage)[:limit]
+    for cand, vector in zip(best, encode([c.text for c in best])):
+        cand.dense = sum(a * b for a, b in zip(q_vector, vector))
+
+
+def support(best: Candidate, question: str, idf, max_idf: float) -> float:
+    """How well the best sentence supports an answer, 0..1 (refuse under the threshold).
+
+    Evidence beyond one cosine: term coverage, the expected answer type, and
+    whether a rare question term is absent from the whole corpus.
+    """
+    kind = answer_type(question)
+    if kind in TYPED and not best.spans:
+        return 0.0
+    unknown = [t for t in key_entities(question) if idf(t) >= max_idf]
+    penalty = 0.35 * min(len(unknown), 2)
+    return max(0.0, 0.6 * best.coverage + 0.4 * max(best.dense, 0.0) - penalty)
+
+
+def short_answer(cand: Candidate, question: str) -> str:
+    """The typed span of the sentence closest to the question's terms ('' for why/how/other).
+
+    >>> c = Candidate(None, 0, 0, 0, "In Tehran, Kamal Kharrazi, the chairman of the council, met Ali Khamenei.")
+    >>> c.spans = [(3, 9), (11, 25), (60, 72)]
+    >>> short_answer(c, "Who is the chairman of the council?")
+    'Kamal Kharrazi'
+    """
+    if not cand.spans:
+        return ""
+    q_terms = set(terms(question))
+    hits = [m.span() for m in re.finditer(r"[\w’']+", cand.text) if set(terms(m.group())) & q_terms]
+    person = answer_type(question) == "person"
+
+    def rank(span: tuple[int, int]) -> tuple[float, int]:
+        single = 1.0 if person and " " not in cand.text[span[0]:span[1]] else 0.0
+        gap = min((max(h[0] - span[1], span[0] - h[1], 0) for h in hits), default=0)
+        return single, gap
+
+    a, b = min(cand.spans, key=rank)
+    return cand.text[a:b].strip(" ,;:")
+
+
+def trim(cand: Candidate, keep: str, limit: int = MAX_SENTENCE_WORDS) -> tuple[int, int]:
+    """A verbatim sub-span of a long sentence: the clauses around `keep`, at most `limit` words.
+
+    >>> c = Candidate(None, 0, 100, 140, "First part, second part with KEY, third part.")
+    >>> trim(c, "KEY", limit=6)
+    (112, 145)
+    """
+    if word_count(cand.text) <= limit:
+        return cand.start, cand.end
+    bounds = [0] + [m.end() for m in re.finditer(r"[,;:]\s", cand.text)] + [len(cand.text)]
+    pieces = list(zip(bounds, bounds[1:]))
+    at = cand.text.find(keep) if keep else 0
+    i = next((k for k, (a, b) in enumerate(pieces) if a <= max(at, 0) < b), 0)
+    lo, hi = i, i + 1
+    while True:
+        grown = [(lo - 1, hi), (lo, hi + 1)]
+        grown = [(a, b) for a, b in grown if a >= 0 and b <= len(pieces)
+                 and word_count(cand.text[pieces[a][0]:pieces[b - 1][1]]) <= limit]
+        if not grown:
+            break
+        lo, hi = grown[-1]
+    a, b = pieces[lo][0], pieces[hi - 1][1]
+    text = cand.text[a:b]
+    a += len(text) - len(text.lstrip())
+    b -= len(text) - len(text.rstrip(" ,;:"))
+    return cand.start + a, cand.start + b
+
+
+def citation(cand: Candidate, span: tuple[int, int], score: float) -> Citation:
+    chunk = cand.chunk
+    quote = chunk.text[span[0] - chunk.start:span[1] - chunk.start]
+    return Citation(source=chunk.source, title=chunk.title, quote=quote, start=span[0], end=span[1],
+                    score=round(score, 4), date=chunk.date, chunk_id=chunk.id)
+
+
+def passage(scored: ScoredChunk) -> Citation:
+    c = scored.chunk
+    return Citation(source=c.source, title=c.title, quote=c.text, start=c.start, end=c.end,
+                    score=round(scored.score, 4), date=c.date, chunk_id=c.id)
+
+
+def _similar(a: str, b: str) -> bool:
+    ta, tb = set(terms(a)), set(terms(b))
+    return bool(ta and tb) and len(ta & tb) / len(ta | tb) >= 0.5
+
+
+def compose(ranked: list[Candidate], question: str, max_words: int) -> tuple[str, str, list[Citation]]:
+    """Answer text with [n] markers, its short answer, and the citations the markers index."""
+    best = ranked[0]
+    short = short_answer(best, question)
+    first = trim(best, short)
+    cites = [citation(best, first, best.score)]
+    body = f"{cites[0].quote} [1]"
+    text = f"{short} — {body}" if short else body
+    for cand in ranked[1:4]:
+        if _worth_adding(cand, best, question) and word_count(text) + word_count(cand.text) + 1 <= max_words:
+            cites.append(citation(cand, (cand.start, cand.end), cand.score))
+            text += f" {cand.text} [2]"
+            break
+    return text, short, cites
+
+
+def _worth_adding(cand: Candidate, best: Candidate, question: str) -> bool:
+    kind = answer_type(question)
+    if kind in TYPED or cand.score < 0.75 * best.score or _similar(cand.text, best.text):
+        return False
+    return cand.coverage >= 0.3
+
+
+def answer(question: str, query: str, ranked: list[ScoredChunk], idf, max_idf: float, threshold: float,
+           max_words: int = 60, q_vector=None, encode: Encode | None = None) -> Answer:
+    """The offline answer to `question` from the retrieved passages `ranked` (best first)."""
+    passages = [passage(s) for s in ranked]
+    refusal = Answer(REFUSAL, [], True, question, query, "offline", passages=passages)
+    cands = candidates(ranked)
+    if not cands:
+        return refusal
+    scored = score_candidates(cands, question, query, idf, q_vector, encode)
+    if support(scored[0], query if _is_followup(question) else question, idf, max_idf) < threshold:
+        return refusal
+    text, short, cites = compose(scored, question, max_words)
+    return Answer(text, cites, False, question, query, "offline", short_answer=short, passages=passages)
+
+
+def _is_followup(question: str) -> bool:
+    words = [w.lower() for w in re.findall(r"[\w']+", question)]
+    return any(w in PRONOUNS for w in words) and len(words) <= 8
+
+
+def idf_table(chunk_terms: list[set[str]]) -> tuple[Callable[[str], float], float]:
+    """IDF over chunks; a term absent from the corpus gets the maximum.
+
+    >>> idf, top = idf_table([{"iran"}, {"iran", "tamar"}])
+    >>> round(idf("iran"), 3), round(idf("tamar"), 3), idf("canada") == top
+    (0.182, 0.693, True)
+    """
+    n = len(chunk_terms)
+    df: dict[str, int] = {}
+    for ts in chunk_terms:
+        for t in ts:
+            df[t] = df.get(t, 0) + 1
+    top = math.log((n + 1) / 0.5)
+
+    def idf(term: str) -> float:
+        return math.log((n + 1) / (df.get(term, 0) + 0.5)) if term in df else top
+
+    return idf, top

@@ -1,0 +1,146 @@
+"""Pure text helpers shared by retrieval and answering: terms, answer types, spans."""
+from __future__ import annotations
+
+import re
+
+STOPWORDS = set("""
+a an the and or but if of to in on at by for with from into onto over under about as is are was were be been
+being am do does did doing have has had having it its it's this that these those there here then than so such
+what which who whom whose when where why how whether not no nor can could should would may might must will shall
+i me my we our you your he him his she her they them their one ones any some all each both either neither also
+very more most much many just only own same other another again further once up down out off too s t
+according said say says tell told mention mentioned article articles document documents text report reported
+did does do happen happened take took give gave name named called per cent
+""".split())
+# Words that say what kind of answer is wanted; they do not appear in the answering sentence.
+TYPE_WORDS = set("""money amount price cost sum percentage percent proportion share number date year month day
+time long far distance name person place country city many much big large old value""".split())
+PRONOUNS = set("he him his she her it its they them their that this those these there then".split())
+WORD_RE = re.compile(r"[\w’']+", re.UNICODE)
+
+NUMBER_WORDS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
+                "twenty|thirty|forty|fifty|hundred|hundreds|thousand|thousands|dozens?|million|billion")
+MONTH = ("January|February|March|April|May|June|July|August|September|October|November|December|"
+         "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec")
+PATTERNS = {
+    "money": re.compile(r"(?:US)?\$\s?\d[\d,.]*(?:\s?(?:million|billion|thousand|[mbk]n?)\b)?|"
+                        r"\b\d[\d,.]*\s?(?:million|billion)?\s?(?:dollars|euros|manat|rials?|USD|EUR)\b|"
+                        r"\b(?:billions|millions) of dollars\b", re.I),
+    "date": re.compile(rf"\b(?:(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday),?\s+)?"
+                       rf"(?:(?:{MONTH})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|"
+                       rf"\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{MONTH})(?:,?\s+\d{{4}})?|(?:{MONTH})\s+\d{{4}}|"
+                       rf"(?:in|since|by|until|of)\s+(?:19|20)\d{{2}}|(?:19|20)\d{{2}})\b"),
+    "number": re.compile(rf"\b\d[\d,.]*\d\s?(?:%|percent|per cent)|\b\d+\s?(?:%|percent|per cent)|"
+                         rf"\b(?!(?:19|20)\d\d\b)\d[\d,.]*(?<![,.])(?:\s(?:million|billion|thousand))?"
+                         rf"(?:\s(?!(?:and|or|the|of|to|in|on|at|by|for|with|from)\b)[a-z]{{3,}})?|"
+                         rf"\b(?:{NUMBER_WORDS})\b(?:\s(?!(?:and|or|the|of|to|in|on|at|by|for|with|from)\b)[a-z]{{3,}})?", re.I),
+    "entity": re.compile(r"\b(?:[A-Z][\w’'.-]*[a-z][\w’'-]*|[A-Z]{2,}|al|bin|ibn|de|of|the)"
+                         r"(?:\s+(?:[A-Z][\w’'.-]*|al|bin|ibn|de|of|the|for|and))*(?<![\s.])"),
+}
+
+
+def stem(word: str) -> str:
+    """A light suffix stripper so 'arrested'/'arrests'/'arrest' meet.
+
+    >>> [stem(w) for w in ["arrested", "arrests", "countries", "cooperation", "Iranian"]]
+    ['arrest', 'arrest', 'country', 'cooperat', 'iran']
+    """
+    w = word.lower().replace("’", "'")
+    w = re.sub(r"'s$", "", w)
+    for suffix, repl in (("ies", "y"), ("ing", ""), ("ed", ""), ("ions", ""), ("ion", ""), ("ian", ""),
+                         ("es", ""), ("s", ""), ("ly", "")):
+        if w.endswith(suffix) and len(w) - len(suffix) >= 4:
+            return w[: len(w) - len(suffix)] + repl
+    return w
+
+
+def question_terms(question: str) -> list[str]:
+    """Terms of a question that its answer sentence should contain (answer-type words dropped).
+
+    >>> question_terms("What percentage of arms imports came from Israel?")
+    ['arms', 'import', 'came', 'israel']
+    """
+    return [t for t in terms(question) if t not in TYPE_WORDS and stem(t) not in TYPE_WORDS]
+
+
+def key_entities(question: str) -> list[str]:
+    """Stemmed terms of the names and numbers in a question (capitalised words after the first, digits).
+
+    >>> key_entities("What is the population of Canada in 2020?")
+    ['canada', '2020']
+    """
+    words = WORD_RE.findall(question)
+    keys = [w for i, w in enumerate(words) if (i > 0 and w[:1].isupper()) or w.isdigit()]
+    return [stem(w) for w in keys if w.lower() not in STOPWORDS]
+
+
+def terms(text: str) -> list[str]:
+    """Content terms (stemmed, stopwords dropped) in order.
+
+    >>> terms("Who arrested the two suspects near the Jewish center?")
+    ['arrest', 'two', 'suspect', 'near', 'jewish', 'center']
+    """
+    return [stem(w) for w in WORD_RE.findall(text) if w.lower() not in STOPWORDS and len(w) > 1 or w.isdigit()]
+
+
+def answer_type(question: str) -> str:
+    """The kind of short answer a question asks for.
+
+    >>> [answer_type(q) for q in ["How much was he offered?", "When did it open?", "Who warned Baku?",
+    ...   "Where did Tehran open a consulate?", "How many were arrested?", "Why is Iran worried?"]]
+    ['money', 'date', 'person', 'place', 'number', 'reason']
+    """
+    q = question.lower().strip()
+    rules = [
+        (r"\bhow much (money|did .* (pay|cost|spend)|was .* (paid|offered|worth))|\b(price|cost|worth|paid|pay|"
+         r"how much money|amount|value)\b.*\?|\bhow much\b", "money"),
+        (r"\b(when|what date|which date|what year|which year|what month|which month|what day|since when)\b", "date"),
+        (r"\b(how many|what percentage|what percent|what share|what proportion|how far|how long|how large|"
+         r"how big|what number|how old)\b", "number"),
+        (r"\b(who|whom|whose)\b|\bwhat (is|was) the name\b|\bwhich (person|official|minister|president|leader|"
+         r"spokes\w+|businessman|journalist|editor|cleric|newspaper|agency|organi[sz]ation|group|company|"
+         r"movement|country|countries)\b", "person"),
+        (r"\b(where|which (city|country|province|region|town|village|place|border|territory))\b|"
+         r"\bin what (city|country|place)\b", "place"),
+        (r"^(why|how)\b|\bwhat (are|were|is|was) the (reasons?|motives?|causes?|concerns?)\b", "reason"),
+    ]
+    for pattern, kind in rules:
+        if re.search(pattern, q):
+            return "money" if kind == "money" and not re.search(r"much|price|cost|worth|paid|pay|amount|value", q) \
+                else kind
+    return "other"
+
+
+def typed_spans(sentence: str, kind: str) -> list[tuple[int, int]]:
+    """Spans in `sentence` that could be the short answer of type `kind`.
+
+    >>> s = "He was offered $200,000 on January 25, 2025 in Baku."
+    >>> [s[a:b] for a, b in typed_spans(s, "money")], [s[a:b] for a, b in typed_spans(s, "date")]
+    (['$200,000'], ['January 25, 2025'])
+    """
+    pattern = PATTERNS["entity" if kind in ("person", "place") else kind] if kind in (
+        "money", "date", "number", "person", "place") else None
+    if pattern is None:
+        return []
+    spans = [m.span() for m in pattern.finditer(sentence)]
+    if kind in ("person", "place"):
+        spans = [_trim_entity(sentence, a, b) for a, b in spans]
+        spans = [(a, b) for a, b in spans if b > a and sentence[a].isupper() and not _sentence_opener(sentence, a, b)]
+    return spans
+
+
+def _sentence_opener(sentence: str, a: int, b: int) -> bool:
+    """A lone capitalised word opening the sentence ('During', 'Countries') is no name."""
+    return a == 0 and " " not in sentence[a:b] or sentence[a:b].lower() in STOPWORDS
+
+
+def _trim_entity(sentence: str, a: int, b: int) -> tuple[int, int]:
+    text = sentence[a:b]
+    lead = re.match(r"^(?:(?:of|the|and|for|al|de)\s+)+", text)
+    a2 = a + (lead.end() if lead else 0)
+    tail = re.search(r"(?:\s+(?:of|the|and|for))+$", sentence[a2:b])
+    return a2, (a2 + tail.start()) if tail else b
+
+
+def word_count(text: str) -> int:
+    return len(text.split())
