@@ -1,0 +1,170 @@
+"""The `rag` command. Settings are built once here and passed down; RagError becomes one line."""
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from rag.errors import RagError
+from rag.settings import Settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Ask questions of a folder of documents.")
+out = Console()
+err = Console(stderr=True)
+IndexDir = typer.Option(None, "--index-dir", help="Index folder (default RAG_INDEX_DIR or .index)")
+
+
+def settings_for(index_dir: Optional[Path], **extra) -> Settings:
+    overrides = {k: v for k, v in extra.items() if v is not None}
+    if index_dir is not None:
+        overrides["index_dir"] = index_dir
+    return Settings(**overrides)
+
+
+def friendly(command):
+    """Turn the project's own errors into one readable line and exit status 1."""
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except RagError as error:
+            err.print(f"[red]error:[/red] {error}")
+            raise typer.Exit(1)
+        except KeyboardInterrupt:
+            err.print("interrupted")
+            raise typer.Exit(130)
+    return run
+
+
+def assistant_for(settings: Settings):
+    from rag.assistant import Assistant
+
+    return Assistant(settings=settings)
+
+
+@app.command()
+@friendly
+def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders"), index_dir: Optional[Path] = IndexDir,
+           as_json: bool = typer.Option(False, "--json")):
+    """Index files and folders (recursively). Unchanged files are skipped; removed files are dropped."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    assistant = assistant_for(settings_for(index_dir))
+    columns = [TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+               TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()]
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("reading", total=None)
+        report = assistant.ingest(paths, progress=lambda done, total, note: bar.update(
+            task, completed=done, total=total or None, description=note[:40]))
+    if as_json:
+        print(json.dumps(report.to_dict(), indent=2))
+        return
+    _print_report(report)
+
+
+def _print_report(report) -> None:
+    out.print(f"added {len(report.added)}, updated {len(report.updated)}, unchanged {len(report.unchanged)}, "
+              f"removed {len(report.removed)}, failed {len(report.failed)}; "
+              f"chunks embedded {report.chunks_embedded} in {report.seconds:.1f} s")
+    for source, duplicate in report.duplicates:
+        out.print(f"  near-duplicate: {Path(source).name} rewrites {Path(duplicate).name}")
+    for source, reason in report.failed:
+        out.print(f"  [yellow]failed[/yellow] {source}: {reason}")
+
+
+@app.command()
+@friendly
+def docs(index_dir: Optional[Path] = IndexDir, as_json: bool = typer.Option(False, "--json")):
+    """List the indexed documents with their metadata."""
+    documents = assistant_for(settings_for(index_dir)).documents()
+    if as_json:
+        print(json.dumps([d.to_dict() for d in documents], indent=2, ensure_ascii=False))
+        return
+    table = Table("file", "title", "date", "author", "lang", "chunks", "duplicate of")
+    for d in documents:
+        table.add_row(d.name, d.title[:60], d.date, d.author, d.language, str(d.chunks),
+                      Path(d.duplicate_of).name if d.duplicate_of else "")
+    out.print(table)
+
+
+@app.command()
+@friendly
+def remove(source: str = typer.Argument(..., help="Path or file name of an indexed document"),
+           index_dir: Optional[Path] = IndexDir):
+    """Remove a document and its vectors from the index."""
+    if not assistant_for(settings_for(index_dir)).remove(source):
+        raise RagError(f"no indexed document matches {source!r} (see `rag docs`)")
+    out.print(f"removed {source}")
+
+
+@app.command()
+@friendly
+def ask(question: str, index_dir: Optional[Path] = IndexDir, as_json: bool = typer.Option(False, "--json"),
+        top_k: Optional[int] = typer.Option(None, "--top-k"), source: list[str] = typer.Option([], "--source"),
+        since: Optional[str] = typer.Option(None, help="YYYY-MM-DD"), until: Optional[str] = typer.Option(None),
+        mode: Optional[str] = typer.Option(None, help="auto | offline | llm")):
+    """Answer one question with numbered sources."""
+    assistant = assistant_for(settings_for(index_dir))
+    answer = assistant.ask(question, sources=source or None, since=since, until=until, top_k=top_k, mode=mode)
+    if as_json:
+        print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print_answer(answer)
+
+
+def print_answer(answer) -> None:
+    if answer.notice:
+        err.print(f"[yellow]{answer.notice}[/yellow]")
+    out.print(answer.text, style="bold red" if answer.abstained else "bold", markup=False)
+    listed = answer.citations or (answer.passages[:3] if answer.abstained else [])
+    if answer.abstained and listed:
+        out.print("Closest passages (they do not answer it):", style="dim")
+    for n, c in enumerate(listed, 1):
+        out.print(f"[{n}] {c.name} — {c.title[:70]} {c.date}".rstrip(), markup=False)
+        out.print(f"    “{c.quote[:300]}”", style="dim", markup=False)
+
+
+@app.command()
+@friendly
+def chat(index_dir: Optional[Path] = IndexDir):
+    """An interactive conversation; follow-up questions use the earlier turns."""
+    assistant = assistant_for(settings_for(index_dir))
+    history: list[dict] = []
+    while True:
+        try:
+            question = input("you> ").strip()
+        except EOFError:
+            return
+        if question in {"exit", "quit"}:
+            return
+        try:
+            answer = assistant.chat(question, history)
+        except RagError as error:
+            err.print(f"[red]{error}[/red]")
+            continue
+        print_answer(answer)
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
+
+
+@app.command()
+@friendly
+def ui(host: Optional[str] = typer.Option(None), port: Optional[int] = typer.Option(None),
+       index_dir: Optional[Path] = IndexDir):
+    """Start the chat UI in the browser (127.0.0.1:7860 by default)."""
+    from ui.app import serve
+
+    serve(settings_for(index_dir, ui_host=host, ui_port=port))
+
+
+def main() -> None:  # pragma: no cover - console entry
+    try:
+        app()
+    except RagError as error:
+        err.print(f"error: {error}")
+        sys.exit(1)
