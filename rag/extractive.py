@@ -76,7 +76,7 @@ def score_candidates(cands: list[Candidate], question: str, query: str, idf, q_v
         own = coverage(q_terms, set(terms(cand.text)), idf)
         wide = coverage(q_terms, set(terms(cand.context)), idf)
         cand.coverage = 0.7 * own + 0.3 * wide
-        cand.spans = [s for s in typed_spans(cand.text, kind) if _new_information(cand.text[s[0]:s[1]], asked)
+        cand.spans = [s for s in typed_spans(cand.text, kind) if _new_information(cand.text[s[0]:s[1]], asked, kind)
                       and _fits_measure(cand.text[s[0]:s[1]], question)]
     _dense(cands, q_vector, encode)
     for cand in cands:
@@ -94,12 +94,16 @@ REASON_RE = re.compile(r"\b(because|due to|as a result|in order to|aim\w*|concer
 MEASURE_RE = re.compile(r"\bhow (long|far|wide|deep|high)\b|\b(distance|length)\b", re.I)
 
 
-def _new_information(span: str, asked: set[str]) -> bool:
+def _new_information(span: str, asked: set[str], kind: str = "person") -> bool:
     """A short answer must say something the question does not already say.
 
     >>> _new_information("Iran’s Strategic Council", {"iran", "strategic", "council"})
     False
+    >>> _new_information("77 diplomats", {"many", "diplomat"}, "number")
+    True
     """
+    if kind in ("number", "money", "date"):
+        return not set(re.findall(r"\d[\d,.]*", span)) <= asked or not re.search(r"\d", span)
     span_terms = set(terms(span))
     return bool(span_terms) and len(span_terms & asked) / len(span_terms) < 0.5
 

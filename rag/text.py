@@ -123,6 +123,9 @@ def typed_spans(sentence: str, kind: str) -> list[tuple[int, int]]:
     if pattern is None:
         return []
     spans = [m.span() for m in pattern.finditer(sentence)]
+    if kind == "number":
+        dates = [m.span() for m in PATTERNS["date"].finditer(sentence)]
+        spans = [(a, b) for a, b in spans if not any(a < d1 and d0 < b for d0, d1 in dates)]
     if kind in ("person", "place"):
         spans = [_trim_entity(sentence, a, b) for a, b in spans]
         spans = [(a, b) for a, b in spans if b > a and sentence[a].isupper() and not _sentence_opener(sentence, a, b)]
