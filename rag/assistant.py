@@ -135,7 +135,7 @@ class Assistant:
         ranked = retriever.search(query, vector)
         corpus, s = retriever.corpus, self.settings
         return extractive.answer(question, query, ranked, corpus.idf, corpus.max_idf, s.abstain_threshold,
-                                 s.max_answer_words, vector, self.embedder.encode)
+                                 s.max_answer_words, vector, self.embedder.encode, s.sentence_rerank)
 
     def _llm_stream(self, question: str, history: list[Message], retriever: HybridRetriever):
         from rag.llm import LLMAnswerer

@@ -15,7 +15,7 @@ from typing import Callable
 
 from index.chunk import split_sentences
 from rag.records import Answer, Chunk, Citation, ScoredChunk
-from rag.text import PRONOUNS, answer_type, key_entities, question_terms, terms, typed_spans, word_count
+from rag.text import PRONOUNS, answer_type, is_person_like, key_entities, question_terms, terms, typed_spans, word_count
 
 REFUSAL = "The documents do not answer this question."
 MAX_SENTENCE_WORDS = 45
@@ -34,6 +34,7 @@ class Candidate:
     dense: float = 0.0
     spans: list[tuple[int, int]] = field(default_factory=list)
     score: float = 0.0
+    chunk_similarity: float = 0.0
 
 
 def candidates(ranked: list[ScoredChunk]) -> list[Candidate]:
@@ -49,7 +50,8 @@ def candidates(ranked: list[ScoredChunk]) -> list[Candidate]:
             seen.add((chunk.source, start))
             around = spans[max(0, i - 1):i + 2]
             context = chunk.text[around[0][0] - chunk.start:around[-1][1] - chunk.start]
-            out.append(Candidate(chunk, rank, start, end, chunk.text[start - chunk.start:end - chunk.start], context))
+            out.append(Candidate(chunk, rank, start, end, chunk.text[start - chunk.start:end - chunk.start], context,
+                                 chunk_similarity=scored.similarity))
     return out
 
 
@@ -67,18 +69,19 @@ def coverage(question_terms: list[str], text_terms: set[str], idf: Callable[[str
 
 
 def score_candidates(cands: list[Candidate], question: str, query: str, idf, q_vector=None,
-                     encode: Encode | None = None) -> list[Candidate]:
+                     encode: Encode | None = None, rerank: int = 0) -> list[Candidate]:
     """Scores every candidate in place and returns them best first."""
     kind = answer_type(question)
     q_terms = question_terms(query)
-    asked = set(terms(question))
+    asked = set(terms(query))
     for cand in cands:
         own = coverage(q_terms, set(terms(cand.text)), idf)
         wide = coverage(q_terms, set(terms(cand.context)), idf)
         cand.coverage = 0.7 * own + 0.3 * wide
         cand.spans = [s for s in typed_spans(cand.text, kind) if _new_information(cand.text[s[0]:s[1]], asked, kind)
-                      and _fits_measure(cand.text[s[0]:s[1]], question)]
-    _dense(cands, q_vector, encode)
+                      and _fits_measure(cand.text[s[0]:s[1]], question)
+                      and (kind != "person" or is_person_like(cand.text[s[0]:s[1]], question))]
+    _dense(cands, q_vector, encode, rerank)
     for cand in cands:
         typed = 0.15 if cand.spans else (-0.25 if kind in TYPED else 0.0)
         if kind == "reason" and REASON_RE.search(cand.text):
@@ -113,9 +116,12 @@ def _fits_measure(span: str, question: str) -> bool:
     return not MEASURE_RE.search(question) or bool(UNITS_RE.search(span))
 
 
-def _dense(cands: list[Candidate], q_vector, encode: Encode | None, limit: int = 10) -> None:
-    """Cosine of the question with the most promising sentences (bounded encoder cost)."""
-    if q_vector is None or encode is None or not cands:
+def _dense(cands: list[Candidate], q_vector, encode: Encode | None, limit: int) -> None:
+    """Cosine of the question with each sentence: its passage's cosine, refined by encoding the
+    `limit` most promising sentences themselves (an encoder call: ~10 ms a sentence on 2 cores)."""
+    for cand in cands:
+        cand.dense = cand.chunk_similarity
+    if q_vector is None or encode is None or not cands or limit <= 0:
         return
     best = sorted(cands, key=lambda c: -c.coverage)[:limit]
     for cand, vector in zip(best, encode([c.text for c in best])):
@@ -229,14 +235,14 @@ def _worth_adding(cand: Candidate, best: Candidate, question: str) -> bool:
 
 
 def answer(question: str, query: str, ranked: list[ScoredChunk], idf, max_idf: float, threshold: float,
-           max_words: int = 60, q_vector=None, encode: Encode | None = None) -> Answer:
+           max_words: int = 60, q_vector=None, encode: Encode | None = None, rerank: int = 0) -> Answer:
     """The offline answer to `question` from the retrieved passages `ranked` (best first)."""
     passages = [passage(s) for s in ranked]
     refusal = Answer(REFUSAL, [], True, question, query, "offline", passages=passages)
     cands = candidates(ranked)
     if not cands:
         return refusal
-    scored = score_candidates(cands, question, query, idf, q_vector, encode)
+    scored = score_candidates(cands, question, query, idf, q_vector, encode, rerank)
     if support(scored[0], query if _is_followup(question) else question, idf, max_idf) < threshold:
         return refusal
     text, short, cites = compose(scored, question, max_words)

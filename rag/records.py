@@ -50,7 +50,8 @@ class Chunk:
 @dataclass(frozen=True)
 class ScoredChunk:
     chunk: Chunk
-    score: float
+    score: float              # fused retrieval score (rank-based)
+    similarity: float = 0.0   # cosine of the chunk with the question
 
 
 @dataclass(frozen=True)

@@ -132,8 +132,13 @@ class HybridRetriever(BaseRetriever):
         fused = rrf([[s.chunk.id for s, _ in dense], lexical], self.rrf_k)[: self.top_k * 3]
         missing = [cid for cid, _ in fused if cid not in vectors]
         vectors.update(self.store.embeddings_of(missing) if missing else {})
-        ranked = [(ScoredChunk(self.corpus.by_id[cid], score), vectors.get(cid)) for cid, score in fused]
+        ranked = [(ScoredChunk(self.corpus.by_id[cid], score, _cosine(vector, vectors.get(cid))), vectors.get(cid))
+                  for cid, score in fused]
         return collapse(ranked, self.duplicate_similarity)[: self.top_k]
+
+
+def _cosine(a: list[float], b: list[float] | None) -> float:
+    return float(np.dot(a, b)) if b is not None else 0.0
 
 
 def to_node(scored: ScoredChunk) -> NodeWithScore:

@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     rrf_k: int = Field(60, description="Reciprocal-rank-fusion constant")
     abstain_threshold: float = Field(0.45, description="Support score under which the offline answerer refuses")
     max_answer_words: int = Field(60, description="Word cap of an offline answer")
+    sentence_rerank: int = Field(0, description="Candidate sentences re-encoded for the offline answer (slower, 0 = use passage similarity)")
 
     # --- LLM (optional)
     llm_model: str = Field("gpt-4o-mini", description="Model name for the OpenAI-compatible server")

@@ -42,13 +42,15 @@ PATTERNS = {
 def stem(word: str) -> str:
     """A light suffix stripper so 'arrested'/'arrests'/'arrest' meet.
 
-    >>> [stem(w) for w in ["arrested", "arrests", "countries", "cooperation", "Iranian"]]
-    ['arrest', 'arrest', 'country', 'cooperat', 'iran']
+    >>> [stem(w) for w in ["arrested", "arrests", "countries", "cooperation", "Iranian", "shares", "share"]]
+    ['arrest', 'arrest', 'country', 'cooperat', 'iran', 'share', 'share']
     """
     w = word.lower().replace("’", "'")
     w = re.sub(r"'s$", "", w)
+    if re.search(r"(sh|ch|x|ss|z)es$", w):
+        return w[:-2]
     for suffix, repl in (("ies", "y"), ("ing", ""), ("ed", ""), ("ions", ""), ("ion", ""), ("ian", ""),
-                         ("es", ""), ("s", ""), ("ly", "")):
+                         ("s", ""), ("ly", "")):
         if w.endswith(suffix) and len(w) - len(suffix) >= 4:
             return w[: len(w) - len(suffix)] + repl
     return w
@@ -129,7 +131,43 @@ def typed_spans(sentence: str, kind: str) -> list[tuple[int, int]]:
     if kind in ("person", "place"):
         spans = [_trim_entity(sentence, a, b) for a, b in spans]
         spans = [(a, b) for a, b in spans if b > a and sentence[a].isupper() and not _sentence_opener(sentence, a, b)]
+    if kind == "place":
+        spans = [_with_place_noun(sentence, a, b) for a, b in spans if LOCATIVE_RE.search(sentence[:a])]
+    if kind == "person":
+        spans = [(a, b) for a, b in spans if not IN_PLACE_RE.search(sentence[:a])]
     return spans
+
+
+IN_PLACE_RE = re.compile(r"\b(?:in|at|near|from|into|inside|outside|across)\s+(?:the\s+)?$", re.I)
+
+
+LOCATIVE_RE = re.compile(r"\b(?:in|at|near|from|into|inside|outside|across|towards?|to|on|of)\s+(?:the\s+|a\s+|an\s+)?$",
+                         re.I)
+PLACE_NOUN_RE = re.compile(r"\s+(?:center|centre|city|province|region|border|village|town|capital|airport|embassy|"
+                           r"consulate|shrine|corridor|highlands|territory|district|square|port|base)\b")
+ORG_RE = re.compile(r"\b(?:Service|Ministry|Agency|Company|Corps|Council|Organi[sz]ation|Movement|Office|Party|"
+                    r"Group|Department|Committee|Forces?|University|Embassy|Bank|Industries|Post|Times|Republic|"
+                    r"State|Assembly|Parliament|Government|Media|News|Desk)\b")
+PERSON_NOUN_RE = re.compile(r"\b(?:person|man|woman|member|individual|leader|official|minister|president|spokes\w+|"
+                            r"citizen|journalist|editor|author|suspect|victim|businessman|cleric|scientist|ambassador|"
+                            r"advis[eo]r|chairman|assistant|diplomat|his|her|he|she)\b", re.I)
+
+
+def is_person_like(span: str, question: str) -> bool:
+    """When a question asks about a person, an organisation's name is no answer.
+
+    >>> is_person_like("State Security Service", "What is the name of the member who was targeted?")
+    False
+    >>> is_person_like("Aqil Aslanov", "Who was the suspect recruited abroad?")
+    True
+    """
+    return not PERSON_NOUN_RE.search(question) or not (ORG_RE.search(span) or span.isupper())
+
+
+def _with_place_noun(sentence: str, a: int, b: int) -> tuple[int, int]:
+    """'near a Jewish center': the place is 'Jewish center', not 'Jewish'."""
+    match = PLACE_NOUN_RE.match(sentence, b)
+    return (a, match.end()) if match else (a, b)
 
 
 def _sentence_opener(sentence: str, a: int, b: int) -> bool:
