@@ -5,9 +5,12 @@ code path.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import re
 import threading
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -22,6 +25,7 @@ from rag.retrieve import Corpus, Filters, HybridRetriever
 from rag.settings import Settings
 
 MAX_QUESTION_CHARS = 2000
+STALE_CHECK_SECONDS = 2.0
 
 
 def clean_question(question: str) -> str:
@@ -35,6 +39,21 @@ def clean_question(question: str) -> str:
     if not re.search(r"\w", text):
         raise BadQuestion("the question is empty: type a question with at least one word")
     return text
+
+
+@contextlib.contextmanager
+def index_lock(settings: Settings):
+    """One writer at a time on an embedded index, across processes (a server store is shared: no lock)."""
+    if settings.chroma_host:
+        yield
+        return
+    settings.index_dir.mkdir(parents=True, exist_ok=True)
+    with open(settings.index_dir / ".write.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class Assistant:
@@ -54,7 +73,7 @@ class Assistant:
     # --- the index
     def ingest(self, paths, progress: Progress | None = None) -> IngestReport:
         paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
-        with self._ingest_lock:
+        with self._ingest_lock, index_lock(self.settings):
             report = Ingestor(self.settings, self.store, self.embedder).run(paths, progress)
             self.refresh()
         return report
@@ -64,7 +83,7 @@ class Assistant:
         match = self._resolve(source)
         if not match:
             return False
-        with self._ingest_lock:
+        with self._ingest_lock, index_lock(self.settings):
             remove_document(self.store, match)
             self.refresh()
         return True
@@ -84,14 +103,23 @@ class Assistant:
         return self.store.document_text(self._resolve(source) or source)
 
     def refresh(self) -> None:
+        stamp = self._stamp()
         corpus = Corpus.load(self.store)
         with self._lock:
-            self._corpus = corpus
+            self._corpus, self._corpus_stamp, self._checked = corpus, stamp, time.monotonic()
+
+    def _stamp(self) -> tuple[int, int]:
+        return self.store.count(), self.store.docs.count()
 
     @property
     def corpus(self) -> Corpus:
+        """The committed snapshot; re-read when another process changed the store (checked every 2 s)."""
         if self._corpus is None:
             self.refresh()
+        elif time.monotonic() - self._checked > STALE_CHECK_SECONDS and not self._ingest_lock.locked():
+            self._checked = time.monotonic()
+            if self._stamp() != self._corpus_stamp:
+                self.refresh()
         return self._corpus
 
     # --- answering
