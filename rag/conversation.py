@@ -19,11 +19,18 @@ def entities(text: str) -> list[str]:
                    [m.span() for m in PATTERNS["entity"].finditer(text)])
     taken = -1
     for a, b in spans:
-        piece = text[a:b].strip(" ,.;:?")
+        piece = _drop_leading_stopwords(text[a:b].strip(" ,.;:?"))
         if a >= taken and piece and piece.lower() not in STOPWORDS and piece not in found:
             found.append(piece)
             taken = b
     return found
+
+
+def _drop_leading_stopwords(piece: str) -> str:
+    words = piece.split()
+    while words and words[0].lower() in STOPWORDS:
+        words.pop(0)
+    return " ".join(words)
 
 
 def needs_context(question: str) -> bool:
