@@ -1,6 +1,7 @@
 """The `rag` command. Settings are built once here and passed down; RagError becomes one line."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sys
@@ -160,6 +161,57 @@ def ui(host: Optional[str] = typer.Option(None), port: Optional[int] = typer.Opt
     from ui.app import serve
 
     serve(settings_for(index_dir, ui_host=host, ui_port=port))
+
+
+@app.command(name="eval")
+@friendly
+def eval_command(gold: Optional[Path] = typer.Option(None, help="Gold set (JSONL)"),
+                 docs: Optional[Path] = typer.Option(None, help="Corpus folder of the gold set"),
+                 benchmark: Optional[str] = typer.Option(None, help="squad | hotpotqa | multihop"),
+                 out: Optional[Path] = typer.Option(None, help="Folder for results.json, report.md, report.html"),
+                 limit: Optional[int] = typer.Option(None, help="Questions sampled (fixed seed)"),
+                 seed: int = typer.Option(13), compare: Optional[list[Path]] = typer.Option(
+                     None, "--compare", help="OLD_DIR NEW_DIR: what changed between two runs"),
+                 index_dir: Optional[Path] = IndexDir):
+    """Score answers against gold Q&A pairs or a public benchmark."""
+    from eval import command
+
+    if compare:
+        if len(compare) != 2:
+            raise RagError("--compare takes two folders: --compare OLD_DIR --compare NEW_DIR")
+        print(command.compare_dirs(compare[0], compare[1]))
+        return
+    if out is None or not (gold or benchmark):
+        raise RagError("give --out and either --gold FILE --docs FOLDER or --benchmark NAME")
+    settings = settings_for(index_dir)
+    with _bar("questions") as tell:
+        if benchmark:
+            report = command.run_benchmark(benchmark, out, settings, limit=limit, seed=seed, progress=tell)
+        else:
+            report = command.run_gold(gold, docs or Path("../shared/corpus"), out, settings, progress=tell)
+    for line in command.summary_lines(report):
+        print(line)
+
+
+@app.command()
+@friendly
+def bench(quick: bool = typer.Option(False, "--quick"), as_json: bool = typer.Option(False, "--json"),
+          index_dir: Optional[Path] = IndexDir):
+    """Measure ingest and query speed against the encoder ceiling and a naive llama-index pipeline."""
+    from rag.bench import main as run_bench
+
+    run_bench(quick=quick, as_json=as_json, settings=settings_for(index_dir))
+
+
+@contextlib.contextmanager
+def _bar(unit: str):
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeRemainingColumn(), console=err, transient=True) as bar:
+        task = bar.add_task(unit, total=None)
+        yield lambda done, total, note="": bar.update(task, completed=done, total=total or None,
+                                                      description=str(note)[:40] or unit)
 
 
 def main() -> None:  # pragma: no cover - console entry
