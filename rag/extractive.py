@@ -18,6 +18,7 @@ from rag.records import Answer, Chunk, Citation, ScoredChunk
 from rag.text import PRONOUNS, answer_type, is_person_like, key_entities, question_terms, terms, typed_spans, word_count
 
 REFUSAL = "The documents do not answer this question."
+UNKNOWN_WEIGHT = 1.0
 MAX_SENTENCE_WORDS = 45
 Encode = Callable[[list[str]], list[list[float]]]
 
@@ -56,27 +57,28 @@ def candidates(ranked: list[ScoredChunk]) -> list[Candidate]:
 
 
 def coverage(question_terms: list[str], text_terms: set[str], idf: Callable[[str], float],
-             cap: float = 3.0) -> float:
-    """IDF-weighted share of the question's terms found in a text (weights capped at `cap`,
-    so a word the corpus never uses, often a paraphrase, does not outweigh the rest).
+             cap: float = 3.0, unknown: float = float("inf")) -> float:
+    """IDF-weighted share of the question's terms found in a text (weights capped at `cap`).
+    Terms the corpus never uses (idf >= `unknown`: paraphrases, years it does not state) weigh
+    like an ordinary word; `support` penalises unknown names separately.
 
     >>> coverage(["tamar", "stake"], {"tamar", "gas"}, lambda t: 2.0 if t == "tamar" else 1.0)
     0.6666666666666666
     """
-    weights = {t: min(idf(t), cap) for t in set(question_terms)}
+    weights = {t: min(idf(t), cap) if idf(t) < unknown else UNKNOWN_WEIGHT for t in set(question_terms)}
     total = sum(weights.values())
     return sum(w for t, w in weights.items() if t in text_terms) / total if total else 0.0
 
 
 def score_candidates(cands: list[Candidate], question: str, query: str, idf, q_vector=None,
-                     encode: Encode | None = None, rerank: int = 0) -> list[Candidate]:
+                     encode: Encode | None = None, rerank: int = 0, max_idf: float = float("inf")) -> list[Candidate]:
     """Scores every candidate in place and returns them best first."""
     kind = answer_type(question)
     q_terms = question_terms(query)
     asked = set(terms(query))
     for cand in cands:
-        own = coverage(q_terms, set(terms(cand.text)), idf)
-        wide = coverage(q_terms, set(terms(cand.context)), idf)
+        own = coverage(q_terms, set(terms(cand.text)), idf, unknown=max_idf)
+        wide = coverage(q_terms, set(terms(cand.context)), idf, unknown=max_idf)
         cand.coverage = 0.7 * own + 0.3 * wide
         cand.spans = [s for s in typed_spans(cand.text, kind) if _new_information(cand.text[s[0]:s[1]], asked, kind)
                       and _fits_measure(cand.text[s[0]:s[1]], question)
@@ -137,7 +139,7 @@ def support(best: Candidate, question: str, idf, max_idf: float) -> float:
     kind = answer_type(question)
     if kind in TYPED and not best.spans:
         return 0.0
-    unknown = [t for t in key_entities(question) if idf(t) >= max_idf]
+    unknown = [t for t in key_entities(question) if idf(t) >= max_idf and not t.isdigit()]
     penalty = 0.35 * min(len(unknown), 2)
     return max(0.0, 0.6 * best.coverage + 0.4 * max(best.dense, 0.0) - penalty)
 
@@ -242,7 +244,7 @@ def answer(question: str, query: str, ranked: list[ScoredChunk], idf, max_idf: f
     cands = candidates(ranked)
     if not cands:
         return refusal
-    scored = score_candidates(cands, question, query, idf, q_vector, encode, rerank)
+    scored = score_candidates(cands, question, query, idf, q_vector, encode, rerank, max_idf)
     if support(scored[0], query if _is_followup(question) else question, idf, max_idf) < threshold:
         return refusal
     text, short, cites = compose(scored, question, max_words)

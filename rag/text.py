@@ -161,7 +161,13 @@ def is_person_like(span: str, question: str) -> bool:
     >>> is_person_like("Aqil Aslanov", "Who was the suspect recruited abroad?")
     True
     """
-    return not PERSON_NOUN_RE.search(question) or not (ORG_RE.search(span) or span.isupper())
+    if not PERSON_NOUN_RE.search(question):
+        return True
+    return not (ORG_RE.search(span) or span.isupper() or ROLE_RE.search(span))
+
+
+ROLE_RE = re.compile(r"^(?:President|Minister|Assistant|Chairman|Secretary|Head|Director|Ambassador|Prime Minister|"
+                     r"Supreme Leader|Spokes\w+)\b.*\bof\b")
 
 
 def _with_place_noun(sentence: str, a: int, b: int) -> tuple[int, int]:
@@ -176,8 +182,10 @@ def _sentence_opener(sentence: str, a: int, b: int) -> bool:
 
 
 def _trim_entity(sentence: str, a: int, b: int) -> tuple[int, int]:
+    """Drop leading function words ('On January', 'The Ministry') and month names from an entity span."""
     text = sentence[a:b]
-    lead = re.match(r"^(?:(?:of|the|and|for|al|de)\s+)+", text)
+    lead = re.match(rf"^(?:(?:of|the|and|for|al|de|on|in|at|during|after|before|since|by|from|{MONTH})\b\s*)+",
+                    text, re.I)
     a2 = a + (lead.end() if lead else 0)
     tail = re.search(r"(?:\s+(?:of|the|and|for))+$", sentence[a2:b])
     return a2, (a2 + tail.start()) if tail else b
