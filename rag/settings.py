@@ -24,7 +24,7 @@ class Settings(BaseSettings):
     # --- ingestion
     max_file_mb: float = Field(20.0, description="Files larger than this are refused")
     fallback_encoding: str = Field("", description="Encoding tried when a text file is not UTF-8 (empty = refuse it)")
-    chunk_words: int = Field(180, description="Target chunk size in words")
+    chunk_words: int = Field(120, description="Target chunk size in words (fits the encoder's 256-token window)")
     chunk_overlap_sentences: int = Field(1, description="Sentences repeated between neighbouring chunks")
     embed_batch: int = Field(32, description="Chunks per encoder batch")
     embed_int8: bool = Field(False, description="Dynamic int8 quantisation of the encoder")
