@@ -15,7 +15,7 @@ from typing import Callable
 
 from index.chunk import split_sentences
 from rag.records import Answer, Chunk, Citation, ScoredChunk
-from rag.text import PRONOUNS, answer_type, is_person_like, key_entities, question_terms, terms, typed_spans, word_count
+from rag.text import PRONOUNS, answer_type, is_organisation, is_person_like, named_words, stands_next_to, key_entities, question_terms, terms, typed_spans, word_count
 
 REFUSAL = "The documents do not answer this question."
 UNKNOWN_WEIGHT = 1.0
@@ -76,16 +76,19 @@ def score_candidates(cands: list[Candidate], question: str, query: str, idf, q_v
     kind = answer_type(question)
     q_terms = question_terms(query)
     asked = set(terms(query))
+    locative = bool(re.match(r"\s*where\b", question, re.I))
+    named = named_words(question)
     for cand in cands:
         own = coverage(q_terms, set(terms(cand.text)), idf, unknown=max_idf)
         wide = coverage(q_terms, set(terms(cand.context)), idf, unknown=max_idf)
         cand.coverage = 0.7 * own + 0.3 * wide
-        cand.spans = [s for s in typed_spans(cand.text, kind) if _new_information(cand.text[s[0]:s[1]], asked, kind)
+        cand.spans = [s for s in typed_spans(cand.text, kind, locative) if _new_information(cand.text[s[0]:s[1]], asked, kind)
                       and _fits_measure(cand.text[s[0]:s[1]], question)
-                      and (kind != "person" or is_person_like(cand.text[s[0]:s[1]], question))]
+                      and (kind != "person" or is_person_like(cand.text[s[0]:s[1]], question))
+                      and stands_next_to(cand.text, s, named)]
     _dense(cands, q_vector, encode, rerank)
     for cand in cands:
-        typed = 0.15 if cand.spans else (-0.25 if kind in TYPED else 0.0)
+        typed = _type_bonus(cand, kind)
         if kind == "reason" and REASON_RE.search(cand.text):
             typed = 0.1
         cand.score = cand.coverage + 0.3 * cand.dense + typed + 0.05 / (1 + cand.rank)
@@ -96,7 +99,7 @@ TYPED = ("money", "date", "number", "person", "place")
 UNITS_RE = re.compile(r"kilomet|km\b|miles?\b|met(er|re)s?\b|years?\b|months?\b|days?\b|hours?\b|weeks?\b", re.I)
 REASON_RE = re.compile(r"\b(because|due to|as a result|in order to|aim\w*|concern\w*|fear\w*|worr\w*|wary|"
                        r"threat\w*|apprehensi\w*|motiv\w*|driven by|caus\w*|reason\w*|so that)\b", re.I)
-MEASURE_RE = re.compile(r"\bhow (long|far|wide|deep|high)\b|\b(distance|length)\b", re.I)
+MEASURE_RE = re.compile(r"\bhow (long|far|wide|deep|high|old)\b|\b(distance|length|age)\b", re.I)
 
 
 def _new_information(span: str, asked: set[str], kind: str = "person") -> bool:
@@ -116,6 +119,15 @@ def _new_information(span: str, asked: set[str], kind: str = "person") -> bool:
 def _fits_measure(span: str, question: str) -> bool:
     """'How long/far' questions want a quantity with a unit ('765 kilometers'), not a bare count."""
     return not MEASURE_RE.search(question) or bool(UNITS_RE.search(span))
+
+
+def _type_bonus(cand: Candidate, kind: str) -> float:
+    """Sentences holding the kind of answer asked for rank higher; for 'who', a person over an organisation."""
+    if not cand.spans:
+        return -0.25 if kind in TYPED else 0.0
+    if kind == "person" and all(is_organisation(cand.text[a:b]) for a, b in cand.spans):
+        return 0.05
+    return 0.15
 
 
 def _dense(cands: list[Candidate], q_vector, encode: Encode | None, limit: int) -> None:
@@ -159,9 +171,10 @@ def short_answer(cand: Candidate, question: str) -> str:
     person = answer_type(question) == "person"
 
     def rank(span: tuple[int, int]) -> tuple[float, int]:
-        single = 1.0 if person and " " not in cand.text[span[0]:span[1]] else 0.0
+        text = cand.text[span[0]:span[1]]
+        weak = (1.0 if " " not in text else 0.0) + (2.0 if is_organisation(text) else 0.0) if person else 0.0
         gap = min((max(h[0] - span[1], span[0] - h[1], 0) for h in hits), default=0)
-        return single, gap
+        return weak, gap
 
     a, b = min(cand.spans, key=rank)
     return cand.text[a:b].strip(" ,;:")

@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     top_k: int = Field(6, description="Passages retrieved per question")
     candidates: int = Field(20, description="Candidates taken from each retriever before fusion")
     rrf_k: int = Field(60, description="Reciprocal-rank-fusion constant")
-    abstain_threshold: float = Field(0.45, description="Support score under which the offline answerer refuses")
+    abstain_threshold: float = Field(0.4, description="Support score under which the offline answerer refuses")
     max_answer_words: int = Field(60, description="Word cap of an offline answer")
     sentence_rerank: int = Field(0, description="Candidate sentences re-encoded for the offline answer (slower, 0 = use passage similarity)")
 

@@ -10,6 +10,7 @@ what which who whom whose when where why how whether not no nor can could should
 i me my we our you your he him his she her they them their one ones any some all each both either neither also
 very more most much many just only own same other another again further once up down out off too s t
 according said say says tell told mention mentioned article articles document documents text report reported
+analysis story piece version website site page
 did does do happen happened take took give gave name named called per cent
 """.split())
 # Words that say what kind of answer is wanted; they do not appear in the answering sentence.
@@ -40,10 +41,12 @@ PATTERNS = {
 
 
 def stem(word: str) -> str:
-    """A light suffix stripper so 'arrested'/'arrests'/'arrest' meet.
+    """A light suffix stripper so 'arrested'/'arrests'/'arrest' and 'injury'/'injured' meet.
 
     >>> [stem(w) for w in ["arrested", "arrests", "countries", "cooperation", "Iranian", "shares", "share"]]
-    ['arrest', 'arrest', 'country', 'cooperat', 'iran', 'share', 'share']
+    ['arrest', 'arrest', 'countr', 'cooperat', 'iran', 'shar', 'shar']
+    >>> [stem(w) for w in ["injury", "injured", "plotting", "plot", "issued", "issue", "completed"]]
+    ['injur', 'injur', 'plot', 'plot', 'issu', 'issu', 'complet']
     """
     w = word.lower().replace("’", "'")
     w = re.sub(r"'s$", "", w)
@@ -52,8 +55,25 @@ def stem(word: str) -> str:
     for suffix, repl in (("ies", "y"), ("ing", ""), ("ed", ""), ("ions", ""), ("ion", ""), ("ian", ""),
                          ("s", ""), ("ly", "")):
         if w.endswith(suffix) and len(w) - len(suffix) >= 4:
-            return w[: len(w) - len(suffix)] + repl
+            w = w[: len(w) - len(suffix)] + repl
+            break
+    if len(w) >= 5 and re.search(r"([bdfgmnprt])\1$", w):
+        w = w[:-1]
+    if len(w) >= 5 and w[-1] in "ey":
+        w = w[:-1]
     return w
+
+
+ACCORDING_RE = re.compile(r",?\s*\b(according to|as reported by|per)\s+[^,?;]+", re.I)
+
+
+def strip_attribution(question: str) -> str:
+    """The question without an 'according to X' clause, which names a source, not what to find.
+
+    >>> strip_attribution("When did it open, according to The Cradle?")
+    'When did it open?'
+    """
+    return ACCORDING_RE.sub("", question)
 
 
 def question_terms(question: str) -> list[str]:
@@ -62,7 +82,8 @@ def question_terms(question: str) -> list[str]:
     >>> question_terms("What percentage of arms imports came from Israel?")
     ['arms', 'import', 'came', 'israel']
     """
-    return [t for t in terms(question) if t not in TYPE_WORDS and stem(t) not in TYPE_WORDS]
+    type_stems = {stem(w) for w in TYPE_WORDS}
+    return [t for t in terms(strip_attribution(question)) if t not in type_stems]
 
 
 def key_entities(question: str) -> list[str]:
@@ -71,7 +92,7 @@ def key_entities(question: str) -> list[str]:
     >>> key_entities("What is the population of Canada in 2020?")
     ['canada', '2020']
     """
-    words = WORD_RE.findall(question)
+    words = WORD_RE.findall(strip_attribution(question))
     keys = [w for i, w in enumerate(words) if (i > 0 and w[:1].isupper()) or w.isdigit()]
     return [stem(w) for w in keys if w.lower() not in STOPWORDS]
 
@@ -98,12 +119,12 @@ def answer_type(question: str) -> str:
          r"how much money|amount|value)\b.*\?|\bhow much\b", "money"),
         (r"\b(when|what date|which date|what year|which year|what month|which month|what day|since when)\b", "date"),
         (r"\b(how many|what percentage|what percent|what share|what proportion|how far|how long|how large|"
-         r"how big|what number|how old)\b", "number"),
-        (r"\b(who|whom|whose)\b|\bwhat (is|was) the name\b|\bwhich (person|official|minister|president|leader|"
-         r"spokes\w+|businessman|journalist|editor|cleric|newspaper|agency|organi[sz]ation|group|company|"
-         r"movement|country|countries)\b", "person"),
-        (r"\b(where|which (city|country|province|region|town|village|place|border|territory))\b|"
-         r"\bin what (city|country|place)\b", "place"),
+         r"how big|what number|how old|population)\b", "number"),
+        (r"\b(where|(which|what) (\w+ ){0,2}(city|country|countries|province|region|town|village|place|border|"
+         r"territory|capital))\b|\bin what (city|country|place)\b", "place"),
+        (r"\b(who|whom|whose)\b|\bwhat (is|was) the name\b|\bwhich (\w+ )?(person|official|minister|president|"
+         r"leader|spokes\w+|businessman|journalist|editor|cleric|newspaper|agency|organi[sz]ation|group|company|"
+         r"movement)\b", "person"),
         (r"^(why|how)\b|\bwhat (are|were|is|was) the (reasons?|motives?|causes?|concerns?)\b", "reason"),
     ]
     for pattern, kind in rules:
@@ -113,7 +134,7 @@ def answer_type(question: str) -> str:
     return "other"
 
 
-def typed_spans(sentence: str, kind: str) -> list[tuple[int, int]]:
+def typed_spans(sentence: str, kind: str, locative: bool = True) -> list[tuple[int, int]]:
     """Spans in `sentence` that could be the short answer of type `kind`.
 
     >>> s = "He was offered $200,000 on January 25, 2025 in Baku."
@@ -130,12 +151,43 @@ def typed_spans(sentence: str, kind: str) -> list[tuple[int, int]]:
         spans = [(a, b) for a, b in spans if not any(a < d1 and d0 < b for d0, d1 in dates)]
     if kind in ("person", "place"):
         spans = [_trim_entity(sentence, a, b) for a, b in spans]
-        spans = [(a, b) for a, b in spans if b > a and sentence[a].isupper() and not _sentence_opener(sentence, a, b)]
+        spans = [(a, b) for a, b in spans if b > a and sentence[a].isupper() and not _sentence_opener(sentence, a, b)
+                 and not CALENDAR_RE.fullmatch(sentence[a:b])]
     if kind == "place":
-        spans = [_with_place_noun(sentence, a, b) for a, b in spans if LOCATIVE_RE.search(sentence[:a])]
+        spans = [_with_place_noun(sentence, a, b) for a, b in spans if not locative or LOCATIVE_RE.search(sentence[:a])]
     if kind == "person":
         spans = [(a, b) for a, b in spans if not IN_PLACE_RE.search(sentence[:a])]
     return spans
+
+
+CALENDAR_RE = re.compile(rf"(?:(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|{MONTH})\W*)+")
+NAME_OF_RE = re.compile(r"\bname of (?:the |a |an |this |that |its |his |her )?((?:[\w’'-]+ ){0,3}?[\w’'-]+)"
+                        r"(?= (?:who|that|which|whom|was|is|did|does)\b| [A-Z]|\?|$)")
+
+
+def named_words(question: str) -> list[str]:
+    """For 'what is the name of the X Y?' questions, the terms X Y the name must stand next to.
+
+    >>> named_words("What was the name of the gunman who attacked the embassy?")
+    ['gunman']
+    >>> named_words("What is the name of the Iranian president?")
+    ['iran', 'president']
+    >>> named_words("What is the name of the airport Baku rehabilitated?")
+    ['airport']
+    """
+    match = NAME_OF_RE.search(question)
+    return terms(match.group(1)) if match else []
+
+
+def stands_next_to(sentence: str, span: tuple[int, int], words: list[str], reach: int = 30) -> bool:
+    """True when every word of `words` occurs within `reach` characters of the span.
+
+    >>> s = "Azerbaijani President Ilham Aliyev condemned remarks from an Iranian cleric."
+    >>> stands_next_to(s, (22, 34), ["president"]), stands_next_to(s, (22, 34), ["iran", "president"])
+    (True, False)
+    """
+    window = sentence[max(0, span[0] - reach):span[1] + reach]
+    return set(words) <= set(terms(window))
 
 
 IN_PLACE_RE = re.compile(r"\b(?:in|at|near|from|into|inside|outside|across)\s+(?:the\s+)?$", re.I)
@@ -150,20 +202,31 @@ ORG_RE = re.compile(r"\b(?:Service|Ministry|Agency|Company|Corps|Council|Organi[
                     r"State|Assembly|Parliament|Government|Media|News|Desk)\b")
 PERSON_NOUN_RE = re.compile(r"\b(?:person|man|woman|member|individual|leader|official|minister|president|spokes\w+|"
                             r"citizen|journalist|editor|author|suspect|victim|businessman|cleric|scientist|ambassador|"
-                            r"advis[eo]r|chairman|assistant|diplomat|his|her|he|she)\b", re.I)
+                            r"advis[eo]r|chairman|assistant|diplomat|gunman|attacker|killer|director|his|her|he|she)\b", re.I)
+
+
+def is_organisation(span: str) -> bool:
+    """An institution, an acronym or a role ('President of ...') rather than a person's name.
+
+    >>> is_organisation("State Security Service"), is_organisation("DTX"), is_organisation("Aqil Aslanov")
+    (True, True, False)
+    """
+    return bool(ORG_RE.search(span) or span.isupper() or ROLE_RE.search(span))
 
 
 def is_person_like(span: str, question: str) -> bool:
-    """When a question asks about a person, an organisation's name is no answer.
+    """When a question asks about a person, an organisation's name or a lone word is no answer.
 
     >>> is_person_like("State Security Service", "What is the name of the member who was targeted?")
     False
     >>> is_person_like("Aqil Aslanov", "Who was the suspect recruited abroad?")
     True
+    >>> is_person_like("Iran", "What was the name of the gunman?")
+    False
     """
     if not PERSON_NOUN_RE.search(question):
         return True
-    return not (ORG_RE.search(span) or span.isupper() or ROLE_RE.search(span))
+    return not is_organisation(span) and " " in span.strip()
 
 
 ROLE_RE = re.compile(r"^(?:President|Minister|Assistant|Chairman|Secretary|Head|Director|Ambassador|Prime Minister|"

@@ -1,0 +1,173 @@
+"""Scores: pure functions over one item (per-item score) and over many (aggregate). No LLM needed."""
+from __future__ import annotations
+
+import re
+import string
+from collections import Counter
+from statistics import mean
+
+ARTICLES = re.compile(r"\b(a|an|the)\b")
+
+
+def normalize(text: str) -> str:
+    """SQuAD normalisation: lower case, no punctuation, no articles, single spaces.
+
+    >>> normalize("The  $200,000 Offer!")
+    '200000 offer'
+    """
+    text = text.lower().replace("’", "'")
+    text = "".join(ch for ch in text if ch not in set(string.punctuation))
+    return " ".join(ARTICLES.sub(" ", text).split())
+
+
+def exact_match(prediction: str, answers: list[str]) -> float:
+    """1.0 when the normalised prediction equals a normalised gold answer.
+
+    >>> exact_match("the Kapan", ["Kapan"]), exact_match("in Kapan", ["Kapan"])
+    (1.0, 0.0)
+    """
+    return float(any(normalize(prediction) == normalize(a) for a in answers)) if answers else 0.0
+
+
+def token_f1(prediction: str, answers: list[str]) -> float:
+    """Best token-overlap F1 against the gold answers (SQuAD).
+
+    >>> round(token_f1("Kamal Kharrazi, chairman", ["Kamal Kharrazi"]), 3)
+    0.8
+    """
+    best = 0.0
+    pred = normalize(prediction).split()
+    for answer in answers:
+        gold = normalize(answer).split()
+        common = sum((Counter(pred) & Counter(gold)).values())
+        if common:
+            precision, recall = common / len(pred), common / len(gold)
+            best = max(best, 2 * precision * recall / (precision + recall))
+    return best
+
+
+def contains(text: str, answers: list[str], max_words: int = 60) -> bool:
+    """A normalised gold alias inside the answer, which must not exceed `max_words` words.
+
+    >>> contains("$200,000 — he was offered $200,000 [1]", ["$200,000"]), contains("word " * 61 + "Kapan", ["Kapan"])
+    (True, False)
+    """
+    if len(text.split()) > max_words:
+        return False
+    padded = f" {normalize(text)} "
+    return any(f" {normalize(a)} " in padded for a in answers if normalize(a))
+
+
+def retrieval_ranks(retrieved: list[str], gold: list[str]) -> int | None:
+    """1-based rank of the first retrieved file that is a gold source (None if absent).
+
+    >>> retrieval_ranks(["b.txt", "a.txt", "a.txt"], ["a.txt"])
+    2
+    """
+    return next((i for i, name in enumerate(retrieved, 1) if name in set(gold)), None)
+
+
+def reciprocal_rank(rank: int | None) -> float:
+    """MRR term of one item.
+
+    >>> reciprocal_rank(2), reciprocal_rank(None)
+    (0.5, 0.0)
+    """
+    return 1.0 / rank if rank else 0.0
+
+
+def cited_precision(cited: list[str], gold: list[str]) -> float | None:
+    """Share of cited files that are gold sources (None when nothing is cited).
+
+    >>> cited_precision(["a.txt", "b.txt"], ["a.txt"])
+    0.5
+    """
+    return sum(name in set(gold) for name in cited) / len(cited) if cited else None
+
+
+def citation_support(quotes: list[str], answers: list[str]) -> float | None:
+    """1.0 when a gold alias appears inside a cited quote (None when nothing is cited).
+
+    >>> citation_support(["was offered $200,000 to carry out"], ["$200,000"])
+    1.0
+    """
+    if not quotes:
+        return None
+    return float(any(contains(q, answers, max_words=10**6) for q in quotes))
+
+
+def quote_fidelity(citations: list[dict], text_of) -> float | None:
+    """1.0 when every quote equals the stored text of its source at its offsets.
+
+    >>> quote_fidelity([{"source": "s", "start": 0, "end": 5, "quote": "Hello"}], lambda s: "Hello world")
+    1.0
+    """
+    if not citations:
+        return None
+    return float(all(text_of(c["source"])[c["start"]:c["end"]] == c["quote"] for c in citations))
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile.
+
+    >>> percentile([10, 20, 30, 40], 50), percentile([10, 20, 30, 40], 95)
+    (20, 40)
+    """
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    index = max(0, min(len(ordered) - 1, int(-(-p * len(ordered) // 100)) - 1))
+    return ordered[index]
+
+
+def refusal_scores(items: list[dict]) -> dict[str, float]:
+    """Precision/recall of abstention on unanswerable items, and false refusals on answerable ones.
+
+    >>> refusal_scores([{"kind": "unanswerable", "abstained": True}, {"kind": "name", "abstained": True},
+    ...                 {"kind": "name", "abstained": False}])
+    {'refusal_precision': 0.5, 'refusal_recall': 1.0, 'false_refusal_rate': 0.5}
+    """
+    refused = [i for i in items if i["abstained"]]
+    unanswerable = [i for i in items if i["kind"] == "unanswerable"]
+    answerable = [i for i in items if i["kind"] != "unanswerable"]
+    hits = sum(i["kind"] == "unanswerable" for i in refused)
+    return {
+        "refusal_precision": hits / len(refused) if refused else 1.0,
+        "refusal_recall": hits / len(unanswerable) if unanswerable else 1.0,
+        "false_refusal_rate": sum(i["abstained"] for i in answerable) / len(answerable) if answerable else 0.0,
+    }
+
+
+def average(items: list[dict], key: str) -> float | None:
+    """Mean of a per-item score over the items that have it.
+
+    >>> average([{"f1": 1.0}, {"f1": None}, {"f1": 0.0}], "f1")
+    0.5
+    """
+    values = [i[key] for i in items if i.get(key) is not None]
+    return mean(values) if values else None
+
+
+ITEM_SCORES = ["correct", "hit_at_1", "hit_at_k", "mrr", "exact_match", "f1", "words", "cited_precision",
+               "citation_support", "quote_fidelity"]
+
+
+def aggregate(items: list[dict]) -> dict:
+    """The summary of a run: every per-item score averaged, refusal scores, latency percentiles."""
+    answerable = [i for i in items if i["kind"] != "unanswerable"]
+    summary = {"n": len(items), "n_answerable": len(answerable), "n_unanswerable": len(items) - len(answerable),
+               "accuracy": average(items, "correct")}
+    summary.update({f"answerable_{k}": average(answerable, k) for k in ITEM_SCORES})
+    summary.update(refusal_scores(items))
+    latencies = [i["latency_ms"] for i in items]
+    summary.update({"latency_p50_ms": percentile(latencies, 50), "latency_p95_ms": percentile(latencies, 95)})
+    summary["by_kind"] = {kind: {"n": len(group), "accuracy": average(group, "correct")}
+                          for kind, group in _group(items).items()}
+    return summary
+
+
+def _group(items: list[dict]) -> dict[str, list[dict]]:
+    groups: dict[str, list[dict]] = {}
+    for item in items:
+        groups.setdefault(item["kind"], []).append(item)
+    return dict(sorted(groups.items()))

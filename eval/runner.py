@@ -1,0 +1,87 @@
+"""Run a gold set through an Assistant and score every item."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from eval import metrics
+from eval.gold import GoldItem
+from rag.errors import RagError
+from rag.records import Answer
+
+
+@dataclass
+class EvalReport:
+    summary: dict
+    items: list[dict] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"summary": self.summary, "items": self.items}
+
+
+def score_item(item: GoldItem, answer: Answer, latency_ms: float, text_of: Callable[[str], str],
+               k: int, max_words: int = 60) -> dict:
+    """Every per-item score of one answered gold item."""
+    cited = [Path(c.source).name for c in answer.citations]
+    retrieved = [Path(p.source).name for p in answer.passages]
+    rank = metrics.retrieval_ranks(retrieved[:k], item.sources) if item.answerable else None
+    short = answer.short_answer or answer.text
+    correct = answer.abstained if not item.answerable else (
+        not answer.abstained and metrics.contains(answer.text, item.answers, max_words))
+    return {
+        "id": item.id, "question": item.question, "kind": item.kind, "answers": item.answers,
+        "sources": item.sources, "answer": answer.text, "short_answer": answer.short_answer,
+        "abstained": answer.abstained, "mode": answer.mode, "notice": answer.notice,
+        "standalone_question": answer.standalone_question,
+        "citations": [c.to_dict() for c in answer.citations], "retrieved_sources": retrieved,
+        "correct": bool(correct), "latency_ms": round(latency_ms, 1), "words": len(answer.text.split()),
+        **_answerable_scores(item, answer, short, cited, rank, text_of),
+    }
+
+
+def _answerable_scores(item, answer, short, cited, rank, text_of) -> dict:
+    if not item.answerable:
+        return {"hit_at_1": None, "hit_at_k": None, "mrr": None, "exact_match": None, "f1": None,
+                "cited_precision": None, "citation_support": None,
+                "quote_fidelity": metrics.quote_fidelity([c.to_dict() for c in answer.citations], text_of)}
+    return {
+        "retrieval_rank": rank, "hit_at_1": float(rank == 1), "hit_at_k": float(rank is not None),
+        "mrr": metrics.reciprocal_rank(rank),
+        "exact_match": metrics.exact_match(short, item.answers), "f1": metrics.token_f1(short, item.answers),
+        "cited_precision": metrics.cited_precision(cited, item.sources),
+        "citation_support": metrics.citation_support([c.quote for c in answer.citations], item.answers),
+        "quote_fidelity": metrics.quote_fidelity([c.to_dict() for c in answer.citations], text_of),
+    }
+
+
+def ask(assistant, item: GoldItem) -> tuple[Answer, float]:
+    began = time.perf_counter()
+    if item.history:
+        answer = assistant.chat(item.question, item.history)
+    else:
+        answer = assistant.ask(item.question)
+    return answer, (time.perf_counter() - began) * 1000
+
+
+def run(gold_items: list[GoldItem], assistant, progress: Callable[[int, int, str], None] | None = None) -> EvalReport:
+    """Answer and score every gold item; an item whose question is refused as invalid counts as an abstention."""
+    k = assistant.settings.top_k
+    texts: dict[str, str] = {}
+
+    def text_of(source: str) -> str:
+        if source not in texts:
+            texts[source] = assistant.document_text(source)
+        return texts[source]
+
+    scored = []
+    for number, item in enumerate(gold_items, 1):
+        try:
+            answer, latency = ask(assistant, item)
+        except RagError as err:
+            answer, latency = Answer(str(err), [], True, item.question, item.question), 0.0
+        scored.append(score_item(item, answer, latency, text_of, k, assistant.settings.max_answer_words))
+        if progress:
+            progress(number, len(gold_items), item.id)
+    return EvalReport(metrics.aggregate(scored), scored)

@@ -1,0 +1,127 @@
+"""Uploaded files: safe names, type and size checks, copies into the index's uploads folder.
+
+No gradio here: the app hands over the temporary paths the browser upload produced.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from index.load import SUPPORTED
+
+MAX_NAME_CHARS = 120
+
+
+@dataclass
+class Accepted:
+    """Uploads copied into the uploads folder (stored path -> uploaded name) and the ones refused."""
+
+    stored: dict[str, str] = field(default_factory=dict)
+    refused: list[tuple[str, str]] = field(default_factory=list)
+
+
+def uploads_dir(index_dir: Path) -> Path:
+    """The folder uploads are copied into (absolute: it names the documents' sources)."""
+    return (Path(index_dir) / "uploads").resolve()
+
+
+def safe_name(name: str) -> str:
+    """The base name only, with every character outside letters, digits, ``. _ -`` and space replaced.
+
+    >>> safe_name("../../etc/passwd")
+    'passwd'
+    >>> safe_name("..\\\\..\\\\evil report (1).txt")
+    'evil report _1_.txt'
+    >>> safe_name(".hidden.md"), safe_name(".."), safe_name("")
+    ('hidden.md', 'upload', 'upload')
+    >>> len(safe_name("a" * 300 + ".txt")) <= 120, safe_name("a" * 300 + ".txt").endswith(".txt")
+    (True, True)
+    """
+    base = re.split(r"[\\/]", unicodedata.normalize("NFKC", name or ""))[-1]
+    base = re.sub(r"[^\w.\- ]", "_", base).strip(" .")
+    base = re.sub(r"\.{2,}", ".", base) or "upload"
+    stem, suffix = os.path.splitext(base)
+    if len(base) > MAX_NAME_CHARS:
+        base = stem[:MAX_NAME_CHARS - len(suffix[:16])] + suffix[:16]
+    return base
+
+
+def refusal(name: str, size: int, max_mb: float) -> str:
+    """Why an upload is turned away before indexing, or "" when it is acceptable.
+
+    >>> refusal("a.exe", 10, 20.0)
+    "unsupported file type '.exe'; supported: .docx, .htm, .html, .markdown, .md, .pdf, .txt"
+    >>> refusal("a.txt", 30_000_000, 20.0)
+    'file is 30.0 MB, over the 20 MB upload limit'
+    >>> refusal("a.TXT", 10, 20.0)
+    ''
+    """
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUPPORTED:
+        return f"unsupported file type {suffix or '(no extension)'!r}; supported: {', '.join(sorted(SUPPORTED))}"
+    if size > max_mb * 1e6:
+        return f"file is {size / 1e6:.1f} MB, over the {max_mb:g} MB upload limit"
+    return ""
+
+
+def inside(folder: Path, path: Path) -> bool:
+    """Whether `path` names an entry directly in `folder` (no escape through names or links).
+
+    >>> inside(Path("/x/uploads"), Path("/x/uploads/a.txt")), inside(Path("/x/uploads"), Path("/x/a.txt"))
+    (True, False)
+    """
+    return path.parent == folder and path.name not in {"", ".", ".."}
+
+
+def store(paths: list[str | Path], folder: Path, max_mb: float) -> Accepted:
+    """Copy acceptable uploads into `folder` under their safe base name (replacing an older upload of that name)."""
+    result = Accepted()
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in paths:
+        path = Path(path)
+        name = path.name
+        try:
+            reason = refusal(name, path.stat().st_size, max_mb)
+        except OSError:
+            reason = "the upload could not be read"
+        if reason:
+            result.refused.append((name, reason))
+            continue
+        target = folder / safe_name(name)
+        if not inside(folder, target):
+            result.refused.append((name, "file name not allowed"))
+            continue
+        _copy(path, target)
+        result.stored[str(target)] = name
+    return result
+
+
+def _copy(source: Path, target: Path) -> None:
+    """Copy through a temporary file in the same folder, then rename: a link at `target` is replaced, never followed."""
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+    try:
+        with os.fdopen(handle, "wb") as out, open(source, "rb") as data:
+            shutil.copyfileobj(data, out)
+        os.replace(temporary, target)
+    except BaseException:
+        _unlink(temporary)
+        raise
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def forget(source: str, folder: Path) -> None:
+    """Delete the uploaded copy of a removed document (only files inside the uploads folder)."""
+    path = Path(source)
+    if inside(folder, path) and path.is_file() and not path.is_symlink():
+        _unlink(str(path))
