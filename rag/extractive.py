@@ -15,7 +15,7 @@ from typing import Callable
 
 from index.chunk import split_sentences
 from rag.records import Answer, Chunk, Citation, ScoredChunk
-from rag.text import PRONOUNS, answer_type, is_organisation, is_person_like, named_words, stands_next_to, key_entities, question_terms, terms, typed_spans, word_count
+from rag.text import PRONOUNS, answer_type, is_organisation, is_person_like, named_words, relation_word, stands_next_to, key_entities, question_terms, terms, typed_spans, word_count
 
 REFUSAL = "The documents do not answer this question."
 UNKNOWN_WEIGHT = 1.0
@@ -150,6 +150,9 @@ def support(best: Candidate, question: str, idf, max_idf: float) -> float:
     """
     kind = answer_type(question)
     if kind in TYPED and not best.spans:
+        return 0.0
+    relation = relation_word(question)
+    if relation and relation not in terms(best.context):
         return 0.0
     unknown = [t for t in key_entities(question) if idf(t) >= max_idf and not t.isdigit()]
     penalty = 0.35 * min(len(unknown), 2)

@@ -165,6 +165,20 @@ NAME_OF_RE = re.compile(r"\bname of (?:the |a |an |this |that |its |his |her )?(
                         r"(?= (?:who|that|which|whom|was|is|did|does)\b| [A-Z]|\?|$)")
 
 
+RELATION_RE = re.compile(r"\bwhat (?:is|was|are|were) (?:the|its|their) ([a-z-]+) of\b", re.I)
+
+
+def relation_word(question: str) -> str:
+    """The relation a 'what is the X of Y?' question asks about, unless X only names the answer's type.
+
+    >>> relation_word("What is the capital of Armenia?"), relation_word("What is the population of Azerbaijan?")
+    ('capital', 'populat')
+    """
+    match = RELATION_RE.search(question)
+    word = match.group(1).lower() if match else ""
+    return "" if not word or word in TYPE_WORDS or word in STOPWORDS else stem(word)
+
+
 def named_words(question: str) -> list[str]:
     """For 'what is the name of the X Y?' questions, the terms X Y the name must stand next to.
 
