@@ -35,14 +35,25 @@ def run_benchmark(name: str, out_dir: Path, settings: Settings, limit: int | Non
                   progress=None) -> EvalReport:
     from eval import benchmarks
 
-    bench = benchmarks.prepare(name, settings.index_dir.parent / f"bench-data-{name}", limit, seed)
-    assistant = _assistant(settings, settings.index_dir.parent / f"bench-index-{name}")
+    home = bench_home(settings, name)
+    bench = benchmarks.prepare(name, home / "corpus", limit, seed)
+    assistant = _assistant(settings, home / "index")
     assistant.ingest([bench.corpus])
     result = run(bench.items, assistant, progress)
     result.summary.update(bench.extra_metrics(result.items))
     result.summary.update({"benchmark": name, "limit": limit, "seed": seed})
     reports.write(result, out_dir, f"Benchmark: {name} (limit {limit}, seed {seed})")
     return result
+
+
+def bench_home(settings: Settings, name: str) -> Path:
+    """Where a benchmark's corpus and index live: beside the main index, never inside the repository's tree.
+
+    >>> str(bench_home(Settings(index_dir=Path("/data/.index")), "squad"))
+    '/data/.index-bench/squad'
+    """
+    index_dir = Path(settings.index_dir).absolute()
+    return index_dir.with_name(f"{index_dir.name}-bench") / name
 
 
 def summary_lines(result: EvalReport) -> list[str]:
