@@ -66,6 +66,11 @@ class Corpus:
         self.idf, self.max_idf = idf_table([set(t) for t in self.terms])
         self.bm25 = self._bm25()
 
+    def duplicates(self, a: str, b: str) -> bool:
+        """Whether one of two documents was recorded as a near-duplicate of the other."""
+        da, db = self.documents.get(a), self.documents.get(b)
+        return bool(da and da.duplicate_of == b or db and db.duplicate_of == a)
+
     def _committed(self, chunk: Chunk) -> bool:
         doc = self.documents.get(chunk.source)
         return doc is not None and doc.content_hash == chunk.doc_hash
@@ -95,30 +100,40 @@ class Corpus:
         return [self.chunks[i].id for i, s in zip(ids[0], scores[0]) if s > 0]
 
 
-def collapse(ranked: list[tuple[ScoredChunk, list | None]], threshold: float = 0.9) -> list[ScoredChunk]:
-    """Drop passages nearly identical to a better-ranked one (a rewrite of the same article).
+def collapse(ranked: list[tuple[ScoredChunk, list | None]], related=lambda a, b: False,
+             threshold: float = 0.92, related_threshold: float = 0.8) -> list[ScoredChunk]:
+    """Drop passages nearly identical to a better-ranked one of another document; for documents
+    recorded as near-duplicates (a rewrite of the same article) a lower similarity suffices.
 
     >>> a = ScoredChunk(Chunk("1", "/a", "x", 0, 1, "h"), 0.9)
     >>> b = ScoredChunk(Chunk("2", "/b", "x", 0, 1, "h"), 0.8)
-    >>> [s.chunk.id for s in collapse([(a, [1.0, 0.0]), (b, [0.99, 0.14])])]
+    >>> [s.chunk.id for s in collapse([(a, [1.0, 0.0]), (b, [0.85, 0.53])])]
+    ['1', '2']
+    >>> [s.chunk.id for s in collapse([(a, [1.0, 0.0]), (b, [0.85, 0.53])], related=lambda x, y: True)]
     ['1']
     """
     kept: list[tuple[ScoredChunk, list | None]] = []
     for item, vector in ranked:
-        if vector is not None and any(v is not None and item.chunk.source != k.chunk.source and
-                                      sum(x * y for x, y in zip(vector, v)) >= threshold for k, v in kept):
+        if vector is not None and any(_same_passage(item, vector, k, v, related, threshold, related_threshold)
+                                      for k, v in kept):
             continue
         kept.append((item, vector))
     return [item for item, _ in kept]
 
 
+def _same_passage(item, vector, other, other_vector, related, threshold, related_threshold) -> bool:
+    if other_vector is None or item.chunk.source == other.chunk.source:
+        return False
+    limit = related_threshold if related(item.chunk.source, other.chunk.source) else threshold
+    return float(np.dot(vector, other_vector)) >= limit
+
+
 class HybridRetriever(BaseRetriever):
     def __init__(self, store: Store, corpus: Corpus, encode_query, top_k: int = 5, candidates: int = 20,
-                 rrf_k: int = 60, filters: Filters = Filters(), duplicate_similarity: float = 0.9):
+                 rrf_k: int = 60, filters: Filters = Filters()):
         super().__init__()
         self.store, self.corpus, self.encode_query = store, corpus, encode_query
         self.top_k, self.candidates, self.rrf_k, self.filters = top_k, candidates, rrf_k, filters
-        self.duplicate_similarity = duplicate_similarity
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         return [to_node(s) for s in self.search(query_bundle.query_str, query_bundle.embedding)]
@@ -134,7 +149,7 @@ class HybridRetriever(BaseRetriever):
         vectors.update(self.store.embeddings_of(missing) if missing else {})
         ranked = [(ScoredChunk(self.corpus.by_id[cid], score, _cosine(vector, vectors.get(cid))), vectors.get(cid))
                   for cid, score in fused]
-        return collapse(ranked, self.duplicate_similarity)[: self.top_k]
+        return collapse(ranked, self.corpus.duplicates)[: self.top_k]
 
 
 def _cosine(a: list[float], b: list[float] | None) -> float:

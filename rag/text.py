@@ -154,7 +154,8 @@ def typed_spans(sentence: str, kind: str, locative: bool = True) -> list[tuple[i
         spans = [(a, b) for a, b in spans if b > a and sentence[a].isupper() and not _sentence_opener(sentence, a, b)
                  and not CALENDAR_RE.fullmatch(sentence[a:b])]
     if kind == "place":
-        spans = [_with_place_noun(sentence, a, b) for a, b in spans if not locative or LOCATIVE_RE.search(sentence[:a])]
+        spans = [_with_place_noun(sentence, a, b) for a, b in spans
+                 if (not locative or LOCATIVE_RE.search(sentence[:a])) and not ROLE_RE.search(sentence[a:b])]
     if kind == "person":
         spans = [(a, b) for a, b in spans if not IN_PLACE_RE.search(sentence[:a])]
     return spans
@@ -207,7 +208,7 @@ def stands_next_to(sentence: str, span: tuple[int, int], words: list[str], reach
 IN_PLACE_RE = re.compile(r"\b(?:in|at|near|from|into|inside|outside|across)\s+(?:the\s+)?$", re.I)
 
 
-LOCATIVE_RE = re.compile(r"\b(?:in|at|near|from|into|inside|outside|across|towards?|to|on|of)\s+(?:the\s+|a\s+|an\s+)?$",
+LOCATIVE_RE = re.compile(r"\b(?:in|at|near|from|into|inside|outside|across|towards?|on|of)\s+(?:the\s+|a\s+|an\s+)?$",
                          re.I)
 PLACE_NOUN_RE = re.compile(r"\s+(?:center|centre|city|province|region|border|village|town|capital|airport|embassy|"
                            r"consulate|shrine|corridor|highlands|territory|district|square|port|base)\b")
