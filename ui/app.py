@@ -102,23 +102,210 @@ class Handlers:
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
         turn = conversation.turn + 1
-        messages = conversation.messages + [{"role": "user", "content": render.user_markdown(question)},
-                                            {"role": "assistant", "content": "…"}]
-        yield "", messages, gr.skip(), gr.skip()
+        shown = conversation.messages + [_said("user", render.user_markdown(question))]
+        yield "", shown + [_said("assistant", "…")], gr.skip(), gr.skip()
+        text, answer = "", None
         try:
             first, last = forms.date_range(since, until)
-            answer = None
             for piece in self.assistant.stream(question, history=conversation.history, sources=sources or None,
-                                               since=first, until=last, top_k=forms.passages(top_k, self.settings.top_k),
-                                               mode=mode or None):
+                                               since=first, until=last, mode=mode or None,
+                                               top_k=forms.passages(top_k, self.settings.top_k)):
                 if isinstance(piece, str):
-                    streamed = messages[-1]["content"].rstrip("…") if messages[-1]["content"] != "…" else ""
-                    messages = messages[:-1] + [{"role": "assistant", "content": ""}]
-                    messages[-1]["content"] = streamed  # placeholder replaced below
-                    self._partial = getattr(self, "_partial", "")
-                    yield from ()
-                answer = piece
+                    text += piece
+                    yield gr.skip(), shown + [_said("assistant", render.streaming_markdown(text, turn))], \
+                        gr.skip(), gr.skip()
+                else:
+                    answer = piece
+            if answer is None:
+                raise RuntimeError("the assistant returned no answer")
+            section = render.sources_section(answer, self._texts(answer), turn)
         except Exception as error:  # noqa: BLE001 - every failure becomes one line in the chat
-            messages[-1] = {"role": "assistant", "content": render.error_markdown(user_message(error))}
-            yield gr.skip(), messages, gr.skip(), conversation
+            failed = shown + [_said("assistant", render.error_markdown(user_message(error)))]
+            yield gr.skip(), failed, gr.skip(), replace(conversation, messages=failed)
             return
+        done = shown + [_said("assistant", render.answer_markdown(answer, turn))]
+        history = conversation.history + [{"role": "user", "content": question},
+                                          {"role": "assistant", "content": answer.text}]
+        state = Conversation(done, history, conversation.sections + [section], turn)
+        yield gr.skip(), done, render.sources_panel(state.sections), state
+
+    def _texts(self, answer) -> dict[str, str]:
+        """The cleaned text of each cited document ("" when it cannot be read: the quote is shown alone)."""
+        texts = {}
+        for source in render.cited_sources(answer):
+            try:
+                texts[source] = self.assistant.document_text(source)
+            except Exception as error:  # noqa: BLE001
+                user_message(error)
+                texts[source] = ""
+        return texts
+
+    # --- documents
+    def refresh(self, selected=None):
+        """(documents table, remove dropdown, source-filter dropdown) from the current index."""
+        try:
+            documents = self.assistant.documents()
+        except Exception as error:  # noqa: BLE001
+            return render.status_html(user_message(error), "error"), gr.skip(), gr.skip()
+        choices = render.document_choices(documents)
+        present = {source for _, source in choices}
+        kept = [s for s in (selected or []) if s in present]
+        return (render.documents_table(documents), gr.Dropdown(choices=choices, value=None),
+                gr.Dropdown(choices=choices, value=kept, multiselect=True))
+
+    def upload(self, files, selected, progress=gr.Progress()):
+        """Copy the uploads into the index folder, index them with progress, report each file."""
+        paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in (files or [])]
+        try:
+            accepted = uploads.store(paths, self.uploads, self.settings.ui_upload_mb)
+            report = None
+            if accepted.stored:
+                progress(0.0, desc="indexing")
+                report = self.assistant.ingest(
+                    list(accepted.stored),
+                    progress=lambda done, total, note: progress(done / total if total else 0.0, desc=note))
+            summary = render.ingest_summary(report, accepted.refused, accepted.stored)
+        except Exception as error:  # noqa: BLE001
+            summary = render.status_html(user_message(error), "error")
+        return (summary, *self.refresh(selected), None)
+
+    def remove(self, source, selected):
+        """Remove the chosen document (and its uploaded copy); its passages stop appearing at once."""
+        if not source:
+            return (render.status_html("Choose a document to remove first.", "error"), *self.refresh(selected))
+        name = os.path.basename(source)
+        try:
+            if self.assistant.remove(source):
+                uploads.forget(source, self.uploads)
+                status = render.status_html(f"Removed {name}; its passages no longer appear in answers.")
+            else:
+                status = render.status_html(f"{name} is not indexed (any more).", "error")
+        except Exception as error:  # noqa: BLE001
+            status = render.status_html(user_message(error), "error")
+        return (status, *self.refresh(selected))
+
+
+def _said(role: str, content: str) -> dict:
+    return {"role": role, "content": content}
+
+
+def _mode_choice(assistant, settings: Settings) -> gr.Radio:
+    if assistant.llm_available:
+        return gr.Radio([("offline (quotes the passages)", "offline"), ("LLM (written answer)", "llm")],
+                        value="llm" if settings.mode != "offline" else "offline", label="Answer mode",
+                        elem_id="mode")
+    return gr.Radio([("offline (quotes the passages)", "offline")], value="offline", label="Answer mode",
+                    info="LLM answers need OPENAI_API_KEY or RAG_LLM_BASE_URL", interactive=False, elem_id="mode")
+
+
+def _documents(assistant) -> list:
+    try:
+        return assistant.documents()
+    except Exception as error:  # noqa: BLE001
+        user_message(error)
+        return []
+
+
+def build_app(assistant, settings: Settings) -> gr.Blocks:
+    """The whole UI: a Chat tab (chat, sources, settings) and a Documents tab (table, upload, remove)."""
+    handlers = Handlers(assistant, settings)
+    documents = _documents(assistant)
+    choices = render.document_choices(documents)
+    # delete_cache: browser uploads are copied into the index folder; gradio's temporary copies go after an hour
+    with gr.Blocks(title="docqa: ask your documents", analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
+        conversation = gr.State(Conversation())
+        gr.Markdown("### Ask your documents\nEvery answer cites the passages it rests on; "
+                    "click a [n] marker to see the passage in its document.")
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat-tab"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3):
+                        chatbot = gr.Chatbot(value=[], elem_id="chat", label="Conversation", height=520,
+                                             latex_delimiters=[], feedback_options=None, buttons=["copy"],
+                                             sanitize_html=True, render_markdown=True,
+                                             placeholder="Ask a question about the indexed documents.")
+                        question = gr.Textbox(elem_id="question", show_label=False, submit_btn="Ask",
+                                              placeholder="Ask a question and press Enter", max_length=2000,
+                                              autofocus=True)
+                        new_chat = gr.Button("New conversation", size="sm", elem_id="new-chat")
+                        with gr.Accordion("Settings", open=False, elem_id="chat-settings"):
+                            mode = _mode_choice(assistant, settings)
+                            top_k = gr.Slider(1, max(MAX_PASSAGES, settings.top_k), value=settings.top_k, step=1,
+                                              label="Number of passages", elem_id="top-k")
+                            source_filter = gr.Dropdown(choices, value=[], multiselect=True, elem_id="source-filter",
+                                                        label="Only these documents", info="empty: all documents")
+                            with gr.Row():
+                                since = gr.Textbox(label="Date from", placeholder="YYYY-MM-DD", elem_id="since")
+                                until = gr.Textbox(label="Date to", placeholder="YYYY-MM-DD", elem_id="until")
+                    with gr.Column(scale=2):
+                        gr.Markdown("**Sources**")
+                        sources = gr.HTML(render.sources_panel([]), elem_id="sources", js_on_load=None)
+            with gr.Tab("Documents", id="documents-tab"):
+                table = gr.HTML(render.documents_table(documents), elem_id="documents", js_on_load=None)
+                upload = gr.File(file_count="multiple", elem_id="upload",
+                                 label=f"Add documents ({SUPPORTED_HINT}; up to {settings.ui_upload_mb:g} MB each)")
+                ingest_result = gr.HTML("", elem_id="ingest-result", js_on_load=None)
+                with gr.Row():
+                    remove_choice = gr.Dropdown(choices, value=None, label="Document to remove",
+                                                elem_id="remove-choice", scale=4)
+                    remove_button = gr.Button("Remove", variant="stop", elem_id="remove", scale=1)
+                remove_status = gr.HTML("", elem_id="remove-status", js_on_load=None)
+
+        question.submit(handlers.ask, [question, conversation, mode, top_k, source_filter, since, until],
+                        [question, chatbot, sources, conversation], show_progress="minimal")
+        new_chat.click(lambda: (Conversation(), [], render.sources_panel([])), None,
+                       [conversation, chatbot, sources], queue=False)
+        chatbot.clear(lambda: (Conversation(), render.sources_panel([])), None, [conversation, sources], queue=False)
+        listing = [table, remove_choice, source_filter]
+        upload.upload(handlers.upload, [upload, source_filter], [ingest_result, *listing, upload],
+                      concurrency_limit=1, concurrency_id="index-writes")
+        remove_button.click(handlers.remove, [remove_choice, source_filter], [remove_status, *listing],
+                            concurrency_limit=1, concurrency_id="index-writes")
+        demo.load(handlers.refresh, [source_filter], listing, show_progress="hidden")
+    return demo
+
+
+def credentials(settings: Settings) -> tuple[str, str] | None:
+    """Basic-auth (user, password) when both are set; a half-set pair is an error, not an open UI."""
+    user, password = settings.ui_user, settings.ui_password.get_secret_value()
+    if bool(user) != bool(password):
+        raise RagError("set both RAG_UI_USER and RAG_UI_PASSWORD for a password-protected UI, or neither")
+    return (user, password) if user else None
+
+
+def _warm_up(assistant) -> float:
+    """Answer a throwaway question before serving, so the first real one does not wait for the model; seconds."""
+    began = time.perf_counter()
+    try:
+        for _ in assistant.stream("warm up", mode="offline"):
+            pass
+    except Exception:  # noqa: BLE001 - an empty index and the like only matter for real questions
+        pass
+    return time.perf_counter() - began
+
+
+def serve(settings: Settings, assistant=None) -> None:
+    """Start the UI on settings.ui_host:ui_port and block until interrupted."""
+    auth = credentials(settings)
+    if assistant is None:
+        from rag.assistant import Assistant
+
+        assistant = Assistant(settings=settings)
+    if settings.ui_host not in LOOPBACK and not auth:
+        print(f"warning: the UI on {settings.ui_host} is reachable from the network without a password; "
+              "set RAG_UI_USER and RAG_UI_PASSWORD", file=sys.stderr)
+    print("loading the embedding model and the index…", flush=True)
+    warm = _warm_up(assistant)
+    demo = build_app(assistant, settings).queue(default_concurrency_limit=max(1, settings.ui_concurrency))
+    _, url, _ = demo.launch(server_name=settings.ui_host, server_port=settings.ui_port, auth=auth,
+                            max_file_size=int(settings.ui_upload_mb * 1_000_000), prevent_thread_lock=True,
+                            quiet=True, show_error=False, ssr_mode=False, theme=_theme(), css=CSS, js=JS)
+    print(f"docqa UI running at {url} (ready after {warm:.1f} s{'; basic auth on' if auth else ''}; "
+          "Ctrl+C to stop)", flush=True)
+    demo.block_thread()
+
+
+def _theme():
+    """The default theme with local fonts only (no request to a font server)."""
+    system = ["ui-sans-serif", "system-ui", "sans-serif"]
+    return gr.themes.Default(font=system, font_mono=["ui-monospace", "monospace"])

@@ -1,0 +1,289 @@
+"""The chat UI in a real Chromium: `rag ui` serving an index of the sample corpus.
+
+Streams an answer with a highlighted source, follows up, refuses visibly, indexes an upload, removes it.
+Saves artifacts/ui.png after the first answer and prints time to first token and to the full answer.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import CORPUS, ORIGINAL, REPO, REWRITE, free_port
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+RAG = Path(sys.executable).parent / "rag"
+SCREENSHOT = REPO / "artifacts" / "ui.png"
+ANSWER_TIMEOUT_MS = 120_000
+Q1 = "How much money was Aslanov offered to carry out the hit?"
+ZORBLAT_FACT = "The Zorblat festival is held every year in the town of Quenby."
+PAYLOADS = ('<script>window.__pwned = 1</script> <img src=x onerror="window.__pwned = 2"> '
+            "[click me](javascript:window.__pwned=3)")
+BOT = '#chat [data-testid="bot"]'
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", ANONYMIZED_TELEMETRY="False",
+               GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1")
+    for var in ("OPENAI_API_KEY", "RAG_LLM_BASE_URL", "RAG_CHROMA_HOST", "RAG_MODE", "RAG_UI_USER",
+                "RAG_UI_PASSWORD"):
+        env.pop(var, None)
+    return env
+
+
+def _wait_for_http(url: str, server: subprocess.Popen, log: Path, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"`rag ui` exited with {server.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    pytest.fail(f"`rag ui` did not answer on {url} within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
+
+
+@contextlib.contextmanager
+def running_ui(index: Path, **env):
+    """`rag ui` on a free port over `index` (extra RAG_* variables in `env`); yields its URL, stops it after."""
+    port = free_port()
+    log = index.parent / f"ui-{port}.log"
+    with open(log, "w") as out:
+        server = subprocess.Popen([str(RAG), "ui", "--host", "127.0.0.1", "--port", str(port),
+                                   "--index-dir", str(index)], env=_env() | env, stdout=out,
+                                  stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        _wait_for_http(url, server, log)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+@pytest.fixture(scope="module")
+def sample_index(tmp_path_factory) -> Path:
+    """A fresh index of the sample corpus, built with `rag ingest`."""
+    index = tmp_path_factory.mktemp("ui-index") / "index"
+    ingest = subprocess.run([str(RAG), "ingest", str(CORPUS), "--index-dir", str(index)], env=_env(),
+                            capture_output=True, text=True, timeout=600)
+    assert ingest.returncode == 0, ingest.stderr[-3000:]
+    return index
+
+
+@pytest.fixture(scope="module")
+def ui_url(sample_index):
+    with running_ui(sample_index) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"{CHROMIUM} is missing (`make browser` installs Debian chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, ui_url):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(ui_url)
+    page.wait_for_selector("#question textarea", timeout=60_000)
+    yield page
+    context.close()
+
+
+def ask(page, question: str, turn: int) -> tuple[str, float, float]:
+    """Type the question, press Enter; (final answer text, seconds to first token, seconds to full answer)."""
+    before = page.locator(BOT).count()
+    box = page.locator("#question textarea")
+    box.fill(question)
+    start = time.perf_counter()
+    box.press("Enter")
+    page.wait_for_function(
+        """n => { const bots = document.querySelectorAll('#chat [data-testid="bot"]');
+                  return bots.length > n && bots[bots.length - 1].innerText.trim().length > 1; }""",
+        arg=before, timeout=ANSWER_TIMEOUT_MS, polling=20)
+    first = time.perf_counter() - start
+    try:
+        page.wait_for_function(
+            """turn => { const bots = document.querySelectorAll('#chat [data-testid="bot"]');
+                         const text = bots[bots.length - 1].innerText;
+                         return document.querySelector(`#sources section[data-turn="${turn}"]`) !== null
+                                && (text.includes('Sources:') || text.includes('Not in the documents')); }""",
+            arg=turn, timeout=ANSWER_TIMEOUT_MS, polling=20)
+    except Exception:
+        pytest.fail(f"no finished answer to {question!r}; chat shows: {page.locator(BOT).last.inner_text()!r}")
+    full = time.perf_counter() - start
+    print(f"\n{question!r}: first token {first:.2f} s, full answer {full:.2f} s")
+    return page.locator(BOT).last.inner_text(), first, full
+
+
+def section(page, turn: int):
+    return page.locator(f'#sources section[data-turn="{turn}"]')
+
+
+def test_chat_streams_cited_answer_follows_up_and_refuses(page):
+    text, first, full = ask(page, Q1, turn=1)
+    assert "$200,000" in text
+    cards = section(page, 1).locator("article.source-card")
+    assert cards.count() >= 1
+    card = cards.first
+    assert any(name in card.locator(".source-meta").inner_text() for name in (ORIGINAL, REWRITE))
+    assert "$200,000" in card.locator("mark").inner_text()
+    assert len(card.locator(".passage").inner_text()) > len(card.locator("mark").inner_text()) + 100  # context
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT))
+
+    marker = page.locator(BOT).last.locator('a[href="#src-1-1"]').first
+    marker.click()                                                   # scrolls to and flashes its source card
+    page.wait_for_selector("#src-1-1.flash", timeout=5_000)
+    assert len(page.context.pages) == 1 and "#src-" not in page.url  # no new tab, no navigation
+
+    text, _, _ = ask(page, "Where was he arrested?", turn=2)
+    assert "Jewish center" in text
+    assert section(page, 2).locator("mark").count() >= 1
+
+    text, _, _ = ask(page, "What is the population of Canada?", turn=3)
+    refusal = page.locator(BOT).last.locator("blockquote")
+    assert "Not in the documents" in refusal.inner_text()
+    border = refusal.evaluate("e => getComputedStyle(e).borderLeftColor")
+    assert border == "rgb(192, 57, 43)"                               # the refusal's red bar
+    assert "refused" in (section(page, 3).get_attribute("class") or "")
+    assert "$200,000" not in text
+    print(f"first answer: first token {first:.2f} s, full answer {full:.2f} s; screenshot {SCREENSHOT}")
+
+
+def _tab(page, name: str) -> None:
+    page.get_by_role("tab", name=name).click()
+
+
+def test_upload_is_answerable_escaped_and_removable(page, tmp_path):
+    upload = tmp_path / "zorblat_festival.txt"
+    upload.write_text(f"Festival notes.\n\n{ZORBLAT_FACT} Visitors bring lanterns.\n\nRaw markup: {PAYLOADS}\n")
+    refused = tmp_path / "tool.exe"
+    refused.write_bytes(b"MZ\x00\x00")
+
+    _tab(page, "Documents")
+    page.locator("#upload input[type=file]").set_input_files([str(upload), str(refused)])
+    page.wait_for_function("() => document.querySelector('#ingest-result .ingest-result') !== null",
+                           timeout=ANSWER_TIMEOUT_MS)
+    result = page.locator("#ingest-result").inner_text()
+    assert "zorblat_festival.txt: indexed" in result
+    assert "tool.exe: refused: unsupported file type '.exe'" in result
+    assert "zorblat_festival.txt" in page.locator("#documents").inner_text()
+
+    _tab(page, "Chat")
+    text, _, _ = ask(page, "Where is the Zorblat festival held?", turn=1)
+    assert "Quenby" in text
+    assert "zorblat_festival.txt" in section(page, 1).locator(".source-meta").first.inner_text()
+    sources_text = page.locator("#sources").inner_text()
+    assert "<img src=x" in sources_text                                  # shown as text, not as markup
+    live = page.evaluate("""() => ({
+        pwned: window.__pwned === undefined ? null : window.__pwned,
+        markup: document.querySelectorAll('#sources img, #sources script, #sources a, #chat [data-testid="bot"] img, '
+                                          + '#chat [data-testid="bot"] script, a[href^="javascript"]').length })""")
+    assert live == {"pwned": None, "markup": 0}
+
+    _tab(page, "Documents")
+    page.locator("#remove-choice input").click()
+    page.locator('[role="option"]', has_text="zorblat_festival.txt").click()
+    page.locator("#remove").click()
+    page.wait_for_function("() => document.querySelector('#remove-status').innerText.includes('Removed')",
+                           timeout=60_000)
+    assert "zorblat_festival.txt" not in page.locator("#documents").inner_text()
+
+    _tab(page, "Chat")
+    text, _, _ = ask(page, "Where is the Zorblat festival held?", turn=2)
+    assert "Quenby" not in text
+    assert "zorblat_festival.txt" not in section(page, 2).inner_text()
+    print(f"after removal the answer is: {text!r}")
+
+
+def _opener():
+    return urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+
+
+def _status(opener, url: str, data: bytes | None = None, headers: dict | None = None) -> int:
+    try:
+        with opener.open(urllib.request.Request(url, data=data, headers=headers or {}), timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def _multipart(name: str, payload: bytes) -> tuple[bytes, dict]:
+    body = (b"--b\r\nContent-Disposition: form-data; name=\"files\"; filename=\"" + name.encode() + b"\"\r\n"
+            b"Content-Type: text/plain\r\n\r\n" + payload + b"\r\n--b--\r\n")
+    return body, {"Content-Type": "multipart/form-data; boundary=b"}
+
+
+def test_password_and_upload_cap(tmp_path):
+    """With RAG_UI_USER/RAG_UI_PASSWORD nothing is served before login; uploads over the cap are refused."""
+    with running_ui(tmp_path / "index", RAG_UI_USER="ann", RAG_UI_PASSWORD="s3cret", RAG_UI_UPLOAD_MB="0.001") as url:
+        browser_session = _opener()
+        assert _status(browser_session, url + "config") == 401
+        assert _status(browser_session, url + "gradio_api/upload", *_multipart("a.txt", b"x")) in (401, 403)
+        assert _status(browser_session, url + "login",
+                       urllib.parse.urlencode({"username": "ann", "password": "wrong"}).encode()) in (400, 401)
+        assert _status(browser_session, url + "login",
+                       urllib.parse.urlencode({"username": "ann", "password": "s3cret"}).encode()) == 200
+        assert _status(browser_session, url + "config") == 200
+        assert _status(browser_session, url + "gradio_api/upload", *_multipart("a.txt", b"x" * 5000)) == 413
+        assert _status(browser_session, url + "gradio_api/upload", *_multipart("a.txt", b"x" * 500)) == 200
+
+
+def _field(page, elem_id: str):
+    return page.locator(f"#{elem_id} textarea, #{elem_id} input").first
+
+
+def test_settings_filter_by_source_and_date(page):
+    page.locator("#chat-settings").get_by_text("Settings").first.click()
+    page.locator("#source-filter input").click()
+    page.locator('[role="option"]', has_text="003_3c2440bdc0ef8b21.txt").click()
+    page.locator("#question textarea").click()                         # close the list (Escape would clear it)
+    text, _, _ = ask(page, Q1, turn=1)
+    assert "$200,000" not in text and "Not in the documents" in text
+    names = section(page, 1).locator(".source-meta").all_inner_texts()
+    assert names and all("003_3c2440bdc0ef8b21.txt" in name for name in names)   # closest passages, filtered
+
+    page.locator("#source-filter .remove-all").click()
+    _field(page, "until").fill("2024-01-01")
+    text, _, _ = ask(page, Q1, turn=2)
+    assert "$200,000" not in text                                      # the 2025 article is filtered out
+
+    _field(page, "until").fill("")
+    _field(page, "since").fill("2025-01-01")
+    text, _, _ = ask(page, Q1, turn=3)
+    assert "$200,000" in text
+
+    _field(page, "since").fill("Feb 3")
+    page.locator("#question textarea").fill(Q1)
+    page.locator("#question textarea").press("Enter")
+    page.wait_for_function("""() => { const bots = document.querySelectorAll('#chat [data-testid="bot"]');
+                                       return bots[bots.length - 1].innerText.includes('date from must be'); }""",
+                           timeout=30_000)

@@ -1,0 +1,178 @@
+"""ui.render: citation markers become links, quotes are highlighted, documents can never inject markup."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from rag.records import Answer, Citation, DocumentInfo, IngestReport
+from ui import render
+
+DOC = ("Intro line.\nAuthorities arrested two men near a Jewish center. "
+       "Aslanov was offered $200,000 to carry out the hit. Officials said more.")
+QUOTE = "Aslanov was offered $200,000 to carry out the hit."
+START = DOC.index(QUOTE)
+
+
+def citation(source="/corpus/000.txt", quote=QUOTE, start=START, title="Iran warns", date="2025-02-03"):
+    return Citation(source, title, quote, start, start + len(quote), 0.9, date=date)
+
+
+def answer(text, citations=(), abstained=False, question="How much?", **extra):
+    return Answer(text, list(citations), abstained, question, question, **extra)
+
+
+# --- markers -> anchors
+
+def test_markers_link_to_their_source_cards():
+    md = render.answer_markdown(answer("It was $200,000 [1], see also [2].", [citation(), citation()]), turn=3)
+    assert "[\\[1\\]](#src-3-1)" in md and "[\\[2\\]](#src-3-2)" in md
+    panel = render.sources_section(answer("x", [citation(), citation()]), {"/corpus/000.txt": DOC}, turn=3)
+    assert 'id="src-3-1"' in panel and 'id="src-3-2"' in panel
+
+
+def test_marker_without_a_citation_stays_plain_text():
+    md = render.answer_markdown(answer("Fact [1] and [4].", [citation()]), turn=1)
+    assert "(#src-1-1)" in md and "#src-1-4" not in md and "\\[4\\]" in md
+
+
+def test_every_cited_file_is_named_under_the_answer():
+    md = render.answer_markdown(answer("A [1] B [2]", [citation("/c/a.txt"), citation("/c/b.txt")]), turn=1)
+    assert "a\\.txt" in md and "b\\.txt" in md
+
+
+def test_streaming_text_links_markers_before_citations_are_known():
+    assert render.streaming_markdown("So [2]", turn=5) == "So [\\[2\\]](#src-5-2)"
+
+
+# --- highlight
+
+def test_quote_is_marked_inside_its_surrounding_text():
+    card = render.source_card(citation(), DOC, "src-1-1", "[1]")
+    assert "<mark>Aslanov was offered $200,000 to carry out the hit.</mark>" in card
+    assert "Authorities arrested two men" in card and "Officials said more." in card
+    assert "Iran warns" in card and "2025-02-03" in card and "000.txt" in card
+
+
+def test_context_is_limited_and_cut_at_word_boundaries():
+    long_doc = "word " * 400 + QUOTE + " tail" * 400
+    start = long_doc.index(QUOTE)
+    before, quote, after = render.passage_context(long_doc, start, start + len(QUOTE), QUOTE, width=300)
+    assert quote == QUOTE
+    assert 250 <= len(before) <= 300 and 250 <= len(after) <= 300
+    assert before.startswith("word") and after.rstrip().endswith("tail")
+
+
+def test_quote_shown_alone_when_the_document_changed():
+    card = render.source_card(citation(), "completely different text", "src-1-1", "[1]")
+    assert f"<mark>{QUOTE}</mark>" in card and "completely different" not in card
+
+
+def test_closest_passages_of_a_refusal_are_listed_as_not_answering():
+    refusal = answer("The documents do not answer this question.", abstained=True, passages=[citation()])
+    section = render.sources_section(refusal, {"/corpus/000.txt": DOC}, turn=2)
+    assert "do not answer" in section and "refused" in section and 'id="near-2-1"' in section
+    assert 'id="src-' not in section
+
+
+def test_sources_panel_keeps_earlier_turns_folded():
+    panel = render.sources_panel(["<section>first</section>", "<section>second</section>"])
+    assert panel.index("second") < panel.index("first")
+    assert re.search(r"<details[^>]*>.*first", panel)
+
+
+# --- escaping
+
+SCRIPT = "<script>alert('x')</script>"
+IMG = '<img src=x onerror="alert(1)">'
+LINK = "[click me](javascript:alert(1))"
+AUTOLINK = "visit www.evil.example or http://evil.example/x"
+
+
+@pytest.mark.parametrize("payload", [SCRIPT, IMG])
+def test_html_in_answers_is_escaped(payload):
+    md = render.answer_markdown(answer(f"Quote {payload} end [1]", [citation()]), turn=1)
+    assert "<script" not in md and "<img" not in md
+    assert "&lt;" in md
+
+
+def test_markdown_links_in_answers_do_not_render():
+    md = render.answer_markdown(answer(f"Quote {LINK} {AUTOLINK} [1]", [citation()]), turn=1)
+    links = re.findall(r"(?<!\\)\]\(([^)]*)\)", md)   # every live link target
+    assert links == ["#src-1-1", "#src-1-1"]          # only our own marker links (text + source line)
+    assert "javascript\\:" in md and "www\\.evil" in md and "http\\://" in md
+
+
+def test_markdown_syntax_in_answers_is_literal():
+    md = render.escape_markdown("# Title\n- item\n1. one\n**bold** `code` | a | b |\n===\n~~x~~ _y_ $z$")
+    assert re.search(r"(?<!\\)[#\-.*`|=~_$]", md) is None     # every markdown character is backslash-escaped
+
+
+@pytest.mark.parametrize("payload", [SCRIPT, IMG, LINK])
+def test_source_cards_escape_document_text_title_and_name(payload):
+    doc = f"Before {payload} {QUOTE} after {payload}"
+    start = doc.index(QUOTE)
+    c = Citation(f"/c/{payload}.txt", f"Title {payload}", QUOTE, start, start + len(QUOTE), 0.5, date=payload)
+    card = render.source_card(c, doc, "src-1-1", "[1]")
+    assert "<script" not in card and "<img" not in card and "<a " not in card
+    assert card.count("&lt;") >= (4 if "<" in payload else 0)
+
+
+def test_quote_with_markup_is_escaped_inside_the_mark():
+    doc = f"Start. {SCRIPT} end."
+    c = Citation("/c/a.txt", "t", SCRIPT, 7, 7 + len(SCRIPT), 0.5)
+    assert "<mark>&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;</mark>" in render.source_card(c, doc, "i", "[1]")
+
+
+def test_question_in_the_sources_heading_and_chat_is_escaped():
+    section = render.sources_section(answer("x", [], question=SCRIPT), {}, turn=1)
+    assert "<script" not in section
+    assert "<script" not in render.user_markdown(SCRIPT)
+
+
+def test_documents_table_and_ingest_report_escape():
+    doc = DocumentInfo(f"/c/{SCRIPT}.txt", "h", title=IMG, author=SCRIPT)
+    table = render.documents_table([doc])
+    assert "<script" not in table and "<img" not in table and "&lt;img" in table
+    report = render.ingest_summary(IngestReport(failed=[(f"/u/{SCRIPT}", IMG)]), [(IMG, SCRIPT)])
+    assert "<script" not in report and "<img" not in report
+
+
+def test_notice_and_errors_are_escaped():
+    md = render.answer_markdown(answer("ok", notice=LINK), turn=1)
+    assert "](javascript" not in md
+    assert "<script" not in render.error_markdown(SCRIPT)
+    assert "<script" not in render.status_html(SCRIPT)
+
+
+# --- refusal styling
+
+def test_refusal_is_visibly_different():
+    refused = render.answer_markdown(answer("The documents do not answer this question.", abstained=True), turn=1)
+    normal = render.answer_markdown(answer("It was $200,000 [1].", [citation()]), turn=1)
+    assert refused.startswith("> ") and render.REFUSAL_PREFIX in refused
+    assert not normal.startswith(">") and render.REFUSAL_PREFIX not in normal
+
+
+def test_notice_is_shown_above_the_answer():
+    md = render.answer_markdown(answer("ok [1]", [citation()], notice="LLM unavailable: offline answer shown"), turn=1)
+    assert md.index("LLM unavailable") < md.index("ok")
+
+
+# --- documents
+
+def test_document_rows_and_choices():
+    docs = [DocumentInfo("/c/a.txt", "h", "A", "2025-01-01", "Ann", chunks=2),
+            DocumentInfo("/c/b.txt", "h", "", duplicate_of="/c/a.txt")]
+    assert render.document_rows(docs) == [["a.txt", "A", "2025-01-01", "Ann", "", "2", ""],
+                                          ["b.txt", "", "", "", "", "0", "a.txt"]]
+    assert render.document_choices(docs) == [("a.txt — A", "/c/a.txt"), ("b.txt", "/c/b.txt")]
+
+
+def test_ingest_summary_lists_each_file_with_its_outcome():
+    report = IngestReport(added=["/u/a.txt"], unchanged=["/u/b.md"], failed=[("/u/c.pdf", "empty file")])
+    out = render.ingest_summary(report, [("d.exe", "unsupported file type '.exe'")], {"/u/a.txt": "a.txt"})
+    assert "2 of 4 files indexed" in out
+    for piece in ("a.txt</b>: indexed", "b.md</b>: unchanged", "c.pdf</b>: failed: empty file",
+                  "d.exe</b>: refused: unsupported"):
+        assert piece in out
