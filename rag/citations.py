@@ -1,0 +1,80 @@
+"""Citation markers in generated answers: parse, validate, renumber, flag unsupported sentences."""
+from __future__ import annotations
+
+import re
+
+GROUP_RE = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+SENTENCE_END_RE = re.compile(r"(?:(?<=[.!?])|(?<=[.!?]\]))\s+(?=[A-Z0-9\"“(])|(?<=\])\s+(?=[A-Z\"“(])")
+
+
+def markers(text: str) -> list[int]:
+    """Passage numbers cited in a text, in order of appearance ('[1, 3]' and '[1][2]' both count).
+
+    >>> markers("Baku did it [2]. Tehran objected [1, 3][2].")
+    [2, 1, 3, 2]
+    """
+    return [int(n) for group in GROUP_RE.findall(text) for n in group.split(",")]
+
+
+def keep_valid(text: str, passages: int) -> tuple[str, list[int]]:
+    """The text with markers that point at no passage removed, and the removed numbers.
+
+    >>> keep_valid("Fact [1]. Invented [9]. Mixed [2, 7].", 4)
+    ('Fact [1]. Invented. Mixed [2].', [9, 7])
+    """
+    removed: list[int] = []
+
+    def fix(match: re.Match) -> str:
+        numbers = [int(n) for n in match.group(1).split(",")]
+        removed.extend(n for n in numbers if not 1 <= n <= passages)
+        valid = [n for n in numbers if 1 <= n <= passages]
+        return f"[{', '.join(map(str, valid))}]" if valid else ""
+
+    cleaned = GROUP_RE.sub(fix, text)
+    return re.sub(r"\s+([.,;:!?])", r"\1", re.sub(r"[ \t]{2,}", " ", cleaned)).strip(), removed
+
+
+def renumber(text: str) -> tuple[str, list[int]]:
+    """Markers renumbered 1..k in order of first use, and the original passage number of each.
+
+    >>> renumber("A [3]. B [1][3].")
+    ('A [1]. B [2][1].', [3, 1])
+    """
+    order: list[int] = []
+    for n in markers(text):
+        if n not in order:
+            order.append(n)
+
+    def fix(match: re.Match) -> str:
+        return "[" + ", ".join(str(order.index(int(n)) + 1) for n in match.group(1).split(",")) + "]"
+
+    return GROUP_RE.sub(fix, text), order
+
+
+def sentences(text: str) -> list[str]:
+    """Sentences of a generated answer (markers stay with the sentence they end).
+
+    >>> sentences("Baku did it [1]. Tehran objected. Done [2]")
+    ['Baku did it [1].', 'Tehran objected.', 'Done [2]']
+    >>> sentences("Baku did it. [1] Tehran objected.")
+    ['Baku did it. [1]', 'Tehran objected.']
+    """
+    return [s.strip() for s in SENTENCE_END_RE.split(text.strip()) if s.strip()]
+
+
+def unsupported(text: str) -> list[str]:
+    """Sentences that carry no citation marker.
+
+    >>> unsupported("Cited [1]. Not cited. Also cited [2].")
+    ['Not cited.']
+    """
+    return [s for s in sentences(text) if not GROUP_RE.search(s)]
+
+
+def citing_sentences(text: str, number: int) -> list[str]:
+    """The sentences that cite passage `number`.
+
+    >>> citing_sentences("A [1]. B [2]. C [1, 2].", 2)
+    ['B [2].', 'C [1, 2].']
+    """
+    return [s for s in sentences(text) if number in markers(s)]
