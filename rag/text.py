@@ -102,8 +102,11 @@ def terms(text: str) -> list[str]:
 
     >>> terms("Who arrested the two suspects near the Jewish center?")
     ['arrest', 'two', 'suspect', 'near', 'jewish', 'center']
+    >>> terms("the ’s and 's of it")
+    []
     """
-    return [stem(w) for w in WORD_RE.findall(text) if w.lower() not in STOPWORDS and len(w) > 1 or w.isdigit()]
+    stems = [stem(w) for w in WORD_RE.findall(text) if w.lower() not in STOPWORDS and len(w) > 1 or w.isdigit()]
+    return [t for t in stems if t.strip("'’")]
 
 
 def answer_type(question: str) -> str:
