@@ -15,7 +15,8 @@ from typing import Callable
 
 from index.chunk import split_sentences
 from rag.records import Answer, Chunk, Citation, ScoredChunk
-from rag.text import PRONOUNS, answer_type, is_organisation, is_person_like, named_words, relation_word, stands_next_to, key_entities, question_terms, terms, typed_spans, word_count
+from rag.text import (PRONOUNS, answer_type, counts_what_is_asked, fits_tense, is_organisation, is_person_like, key_entities, named_words,
+                      question_terms, relation_word, stands_next_to, terms, typed_spans, word_count)
 
 REFUSAL = "The documents do not answer this question."
 UNKNOWN_WEIGHT = 1.0
@@ -85,7 +86,9 @@ def score_candidates(cands: list[Candidate], question: str, query: str, idf, q_v
         cand.spans = [s for s in typed_spans(cand.text, kind, locative) if _new_information(cand.text[s[0]:s[1]], asked, kind)
                       and _fits_measure(cand.text[s[0]:s[1]], question)
                       and (kind != "person" or is_person_like(cand.text[s[0]:s[1]], question))
-                      and stands_next_to(cand.text, s, named)]
+                      and stands_next_to(cand.text, s, named)
+                      and fits_tense(cand.text[s[0]:s[1]], question, cand.chunk.date)
+                      and (kind != "number" or counts_what_is_asked(cand.text, s, question))]
     _dense(cands, q_vector, encode, rerank)
     for cand in cands:
         typed = _type_bonus(cand, kind)
@@ -260,11 +263,25 @@ def answer(question: str, query: str, ranked: list[ScoredChunk], idf, max_idf: f
     cands = candidates(ranked)
     if not cands:
         return refusal
-    scored = score_candidates(cands, question, query, idf, q_vector, encode, rerank, max_idf)
+    scored = typed_first(score_candidates(cands, question, query, idf, q_vector, encode, rerank, max_idf), question)
     if support(scored[0], query if _is_followup(question) else question, idf, max_idf) < threshold:
         return refusal
     text, short, cites = compose(scored, question, max_words)
     return Answer(text, cites, False, question, query, "offline", short_answer=short, passages=passages)
+
+
+def typed_first(ranked: list[Candidate], question: str) -> list[Candidate]:
+    """For a question wanting a date, number, amount, name or place, the best sentence that holds one
+    leads (a better-matching sentence without the answer cannot answer it).
+
+    >>> a, b = Candidate(None, 0, 0, 9, "No date."), Candidate(None, 1, 0, 9, "In 2023.", spans=[(3, 7)])
+    >>> [c.text for c in typed_first([a, b], "When did it open?")]
+    ['In 2023.', 'No date.']
+    """
+    if answer_type(question) not in TYPED:
+        return ranked
+    typed = next((c for c in ranked if c.spans), None)
+    return [typed] + [c for c in ranked if c is not typed] if typed else ranked
 
 
 def _is_followup(question: str) -> bool:

@@ -40,6 +40,19 @@ PATTERNS = {
 }
 
 
+# English irregular forms a suffix stripper cannot join (a general table, not this corpus's words).
+IRREGULAR = {form: base for base, forms in {
+    "die": "died dies dying dead death deaths", "buy": "bought buys buying", "sell": "sold sells selling sale sales",
+    "lead": "led leads leading", "speak": "spoke spoken speaks speech", "win": "won wins winning",
+    "meet": "met meets meeting meetings", "pay": "paid pays paying", "tell": "told tells", "make": "made makes",
+    "take": "took taken takes", "give": "gave given gives", "go": "went gone goes", "begin": "began begun begins",
+    "build": "built builds", "send": "sent sends", "hold": "held holds", "bring": "brought brings",
+    "think": "thought thinks", "fight": "fought fights", "seek": "sought seeks", "teach": "taught teaches",
+    "steal": "stole stolen steals", "fly": "flew flown flies", "choose": "chose chosen chooses",
+    "arise": "arose arisen", "flee": "fled flees", "shoot": "shot shoots", "strike": "struck strikes",
+}.items() for form in [base, *forms.split()]}
+
+
 def stem(word: str) -> str:
     """A light suffix stripper so 'arrested'/'arrests'/'arrest' and 'injury'/'injured' meet.
 
@@ -47,9 +60,13 @@ def stem(word: str) -> str:
     ['arrest', 'arrest', 'countr', 'cooperat', 'iran', 'shar', 'shar']
     >>> [stem(w) for w in ["injury", "injured", "plotting", "plot", "issued", "issue", "completed"]]
     ['injur', 'injur', 'plot', 'plot', 'issu', 'issu', 'complet']
+    >>> [stem(w) for w in ["died", "death", "bought", "buy", "sold", "selling"]]
+    ['die', 'die', 'buy', 'buy', 'sell', 'sell']
     """
     w = word.lower().replace("’", "'")
     w = re.sub(r"'s$", "", w)
+    if w in IRREGULAR:
+        return IRREGULAR[w]
     if re.search(r"(sh|ch|x|ss|z)es$", w):
         return w[:-2]
     for suffix, repl in (("ies", "y"), ("ing", ""), ("ed", ""), ("ions", ""), ("ion", ""), ("ian", ""),
@@ -143,6 +160,8 @@ def typed_spans(sentence: str, kind: str, locative: bool = True) -> list[tuple[i
     >>> s = "He was offered $200,000 on January 25, 2025 in Baku."
     >>> [s[a:b] for a, b in typed_spans(s, "money")], [s[a:b] for a, b in typed_spans(s, "date")]
     (['$200,000'], ['January 25, 2025'])
+    >>> typed_spans("2- The attack on the embassy:", "number")
+    []
     """
     pattern = PATTERNS["entity" if kind in ("person", "place") else kind] if kind in (
         "money", "date", "number", "person", "place") else None
@@ -151,7 +170,8 @@ def typed_spans(sentence: str, kind: str, locative: bool = True) -> list[tuple[i
     spans = [m.span() for m in pattern.finditer(sentence)]
     if kind == "number":
         dates = [m.span() for m in PATTERNS["date"].finditer(sentence)]
-        spans = [(a, b) for a, b in spans if not any(a < d1 and d0 < b for d0, d1 in dates)]
+        spans = [(a, b) for a, b in spans if not any(a < d1 and d0 < b for d0, d1 in dates)
+                 and not LIST_MARKER_RE.match(sentence, a)]
     if kind in ("person", "place"):
         spans = [_trim_entity(sentence, a, b) for a, b in spans]
         spans = [(a, b) for a, b in spans if b > a and sentence[a].isupper() and not _sentence_opener(sentence, a, b)
@@ -164,17 +184,20 @@ def typed_spans(sentence: str, kind: str, locative: bool = True) -> list[tuple[i
     return spans
 
 
+LIST_MARKER_RE = re.compile(r"(?<![\s\S])\d{1,2}\s?[-.)]\s")  # "2- The attack ...": a heading's number, no count
 CALENDAR_RE = re.compile(rf"(?:(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|{MONTH})\W*)+")
 NAME_OF_RE = re.compile(r"\bname of (?:the |a |an |this |that |its |his |her )?((?:[\w’'-]+ ){0,3}?[\w’'-]+)"
                         r"(?= (?:who|that|which|whom|was|is|did|does)\b| [A-Z]|\?|$)")
 
 
-RELATION_RE = re.compile(r"\bwhat (?:is|was|are|were) (?:the|its|their) ([a-z-]+) of\b", re.I)
+RELATION_RE = re.compile(r"\b(?:what|who) (?:is|was|are|were) (?:the|its|their) ([a-z-]+) of\b", re.I)
 
 
 def relation_word(question: str) -> str:
-    """The relation a 'what is the X of Y?' question asks about, unless X only names the answer's type.
+    """The relation a 'what/who is the X of Y?' question asks about, unless X only names the answer's type.
 
+    >>> relation_word("Who is the editor of the news site Pravda?")
+    'editor'
     >>> relation_word("What is the capital of Armenia?"), relation_word("What is the population of Azerbaijan?")
     ('capital', 'populat')
     """
@@ -203,9 +226,59 @@ def stands_next_to(sentence: str, span: tuple[int, int], words: list[str], reach
     >>> s = "Azerbaijani President Ilham Aliyev condemned remarks from an Iranian cleric."
     >>> stands_next_to(s, (22, 34), ["president"]), stands_next_to(s, (22, 34), ["iran", "president"])
     (True, False)
+    >>> s = "He met an advisor to the Iranian President, and Foreign Minister Abbas Araghchi."
+    >>> stands_next_to(s, (65, 79), ["iran", "president"])
+    False
     """
-    window = sentence[max(0, span[0] - reach):span[1] + reach]
-    return set(words) <= set(terms(window))
+    before = COORDINATION_RE.split(sentence[max(0, span[0] - reach):span[0]])[-1]
+    after = COORDINATION_RE.split(sentence[span[1]:span[1] + reach])[0]
+    return set(words) <= set(terms(before + " " + sentence[span[0]:span[1]] + " " + after))
+
+
+GENERIC_COUNTED = {"people", "persons", "individuals", "men", "women"}
+GOVERNED_RE = re.compile(r"\bthe ([a-z]+) of\s+$")
+
+
+def counts_what_is_asked(sentence: str, span: tuple[int, int], question: str) -> bool:
+    """Whether a number counts what a 'how many' question asks about.
+
+    'the death of 13 people' counts deaths: no answer to how many were injured. A count of people in
+    general does not answer how many of a named group ('how many Azerbaijani nationals').
+
+    >>> s = "The attack resulted in the death of 13 people and injury of others."
+    >>> counts_what_is_asked(s, (36, 45), "How many people died?"), counts_what_is_asked(s, (36, 45), "How many people were injured?")
+    (True, False)
+    >>> counts_what_is_asked(s, (36, 45), "How many Azerbaijani nationals died?")
+    False
+    """
+    asked = set(terms(question))
+    governed = GOVERNED_RE.search(sentence[:span[0]])
+    if governed and stem(governed.group(1)) not in asked:
+        return False
+    counted = sentence[span[0]:span[1]].split()[-1].lower()
+    group = re.search(r"\bhow many\s+(\w+)", question, re.I)
+    return counted not in GENERIC_COUNTED or not group or group.group(1).lower() in GENERIC_COUNTED
+
+
+# A name joined to the words by "and"/"or"/";" is another item of a list, not the one they describe.
+COORDINATION_RE = re.compile(r",?\s+(?:and|or)\s+|;\s*")
+FUTURE_RE = re.compile(r"\bwhen (?:will|shall|is \w+(?: \w+){0,5} (?:expected|due|going|scheduled|set) to)\b", re.I)
+
+
+def fits_tense(span: str, question: str, published: str) -> bool:
+    """A question about the future ('when will ...') is not answered by a year before the article's own.
+
+    >>> fits_tense("September 2022", "When will the corridor be completed?", "2023-05-25")
+    False
+    >>> fits_tense("2026", "When will the corridor be completed?", "2023-05-25")
+    True
+    >>> fits_tense("September 2022", "When was the corridor planned?", "2023-05-25")
+    True
+    """
+    years = re.findall(r"\b(?:19|20)\d\d\b", span)
+    if not FUTURE_RE.search(question) or not years or not published[:4].isdigit():
+        return True
+    return max(int(y) for y in years) >= int(published[:4])
 
 
 IN_PLACE_RE = re.compile(r"\b(?:in|at|near|from|into|inside|outside|across)\s+(?:the\s+)?$", re.I)
@@ -241,10 +314,13 @@ def is_person_like(span: str, question: str) -> bool:
     True
     >>> is_person_like("Iran", "What was the name of the gunman?")
     False
+    >>> is_person_like("Political Advisor", "What is the name of the Iranian president?")  # a role, no name
+    False
     """
     if not PERSON_NOUN_RE.search(question):
         return True
-    return not is_organisation(span) and " " in span.strip()
+    words = span.split()
+    return not is_organisation(span) and len(words) > 1 and not PERSON_NOUN_RE.fullmatch(words[-1])
 
 
 ROLE_RE = re.compile(r"^(?:President|Minister|Assistant|Chairman|Secretary|Head|Director|Ambassador|Prime Minister|"
