@@ -7,7 +7,7 @@ from pathlib import Path
 from eval import gold as gold_sets
 from eval import report as reports
 from eval.runner import EvalReport, run
-from rag.errors import GoldFileError
+from rag.errors import GoldFileError, RagError
 from rag.settings import Settings
 
 THRESHOLDS = Path(__file__).with_name("thresholds.json")
@@ -20,29 +20,51 @@ def _assistant(settings: Settings, index_dir: Path | None = None):
 
 
 def run_gold(gold_path: Path, docs_dir: Path, out_dir: Path, settings: Settings, progress=None,
-             assistant=None) -> EvalReport:
+             assistant=None, judge_repeats: int = 0) -> EvalReport:
     items = gold_sets.load(gold_path, docs_dir)
     assistant = assistant or _assistant(settings)
+    reply = judge_reply(assistant, judge_repeats)
     report = assistant.ingest([docs_dir])
     if report.failed:
         raise GoldFileError(f"{docs_dir}: {len(report.failed)} corpus files failed to ingest: {report.failed[:3]}")
-    result = run(items, assistant, progress)
+    result = with_judge(run(items, assistant, progress), reply, judge_repeats)
     reports.write(result, out_dir, f"Eval: {Path(gold_path).name} ({assistant.settings.mode} mode)")
     return result
 
 
 def run_benchmark(name: str, out_dir: Path, settings: Settings, limit: int | None = None, seed: int = 13,
-                  progress=None) -> EvalReport:
+                  progress=None, judge_repeats: int = 0) -> EvalReport:
     from eval import benchmarks
 
     home = bench_home(settings, name)
     bench = benchmarks.prepare(name, home / "corpus", limit, seed)
     assistant = _assistant(settings, home / "index")
+    reply = judge_reply(assistant, judge_repeats)
     assistant.ingest([bench.corpus])
-    result = run(bench.items, assistant, progress)
+    result = with_judge(run(bench.items, assistant, progress), reply, judge_repeats)
     result.summary.update(bench.extra_metrics(result.items))
     result.summary.update({"benchmark": name, "limit": limit, "seed": seed})
     reports.write(result, out_dir, f"Benchmark: {name} (limit {limit}, seed {seed})")
+    return result
+
+
+def judge_reply(assistant, repeats: int):
+    """The LLM judge's reply function, or None when no judging was asked for; LLM mode is required."""
+    if repeats <= 0:
+        return None
+    if not (assistant.settings.use_llm and assistant.llm_available):
+        raise RagError("--judge needs LLM mode: set OPENAI_API_KEY or RAG_LLM_BASE_URL (and RAG_MODE auto or llm)")
+    from rag.llm import LLMAnswerer
+
+    return LLMAnswerer(assistant.settings, assistant.llm).reply
+
+
+def with_judge(result: EvalReport, reply, repeats: int) -> EvalReport:
+    """The LLM-judge score beside the LLM-free ones (never instead of them)."""
+    if reply is not None:
+        from eval.judge import judge
+
+        result.summary.update(judge(result.items, reply, repeats))
     return result
 
 

@@ -124,6 +124,11 @@ class Assistant:
 
     # --- answering
     @property
+    def llm(self):
+        """The LLM passed in, or None (then rag.llm builds one from the settings when asked)."""
+        return self._llm
+
+    @property
     def llm_available(self) -> bool:
         return self._llm is not None or self.settings.llm_configured
 

@@ -170,6 +170,8 @@ def eval_command(gold: Optional[Path] = typer.Option(None, help="Gold set (JSONL
                  benchmark: Optional[str] = typer.Option(None, help="squad | hotpotqa | multihop"),
                  out: Optional[Path] = typer.Option(None, help="Folder for results.json, report.md, report.html"),
                  limit: Optional[int] = typer.Option(None, help="Questions sampled (fixed seed)"),
+                 judge: int = typer.Option(0, "--judge", help="LLM mode only: LLM-judge passes (0 = none; "
+                                           "2+ also reports the run-to-run spread)"),
                  seed: int = typer.Option(13), compare: Optional[list[Path]] = typer.Option(
                      None, "--compare", help="OLD_DIR NEW_DIR: what changed between two runs"),
                  index_dir: Optional[Path] = IndexDir):
@@ -186,9 +188,11 @@ def eval_command(gold: Optional[Path] = typer.Option(None, help="Gold set (JSONL
     settings = settings_for(index_dir)
     with _bar("questions") as tell:
         if benchmark:
-            report = command.run_benchmark(benchmark, out, settings, limit=limit, seed=seed, progress=tell)
+            report = command.run_benchmark(benchmark, out, settings, limit=limit, seed=seed, progress=tell,
+                                            judge_repeats=judge)
         else:
-            report = command.run_gold(gold, docs or Path("../shared/corpus"), out, settings, progress=tell)
+            report = command.run_gold(gold, docs or Path("../shared/corpus"), out, settings, progress=tell,
+                                       judge_repeats=judge)
     for line in command.summary_lines(report):
         print(line)
 

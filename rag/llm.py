@@ -126,6 +126,10 @@ class LLMAnswerer:
             return standalone(question, history)
         return rewritten.splitlines()[0][:500] if rewritten else standalone(question, history)
 
+    def reply(self, messages: list[tuple[str, str]]) -> str:
+        """One whole reply (e.g. the eval's judge); raises LLMFailed after the bounded retries."""
+        return "".join(self._reply(messages))
+
     def _reply(self, messages: list[tuple[str, str]]) -> Iterator[str]:
         """Stream one reply, retrying with backoff on 429/5xx/timeouts until the first token arrives."""
         from llama_index.core.llms import ChatMessage
