@@ -126,15 +126,17 @@ def refusal_scores(items: list[dict]) -> dict[str, float]:
     >>> refusal_scores([{"kind": "unanswerable", "abstained": True}, {"kind": "name", "abstained": True},
     ...                 {"kind": "name", "abstained": False}])
     {'refusal_precision': 0.5, 'refusal_recall': 1.0, 'false_refusal_rate': 0.5}
+    >>> refusal_scores([{"kind": "name", "abstained": False}])   # undefined figures are None, not a perfect score
+    {'refusal_precision': None, 'refusal_recall': None, 'false_refusal_rate': 0.0}
     """
     refused = [i for i in items if i["abstained"]]
     unanswerable = [i for i in items if i["kind"] == "unanswerable"]
     answerable = [i for i in items if i["kind"] != "unanswerable"]
     hits = sum(i["kind"] == "unanswerable" for i in refused)
     return {
-        "refusal_precision": hits / len(refused) if refused else 1.0,
-        "refusal_recall": hits / len(unanswerable) if unanswerable else 1.0,
-        "false_refusal_rate": sum(i["abstained"] for i in answerable) / len(answerable) if answerable else 0.0,
+        "refusal_precision": hits / len(refused) if refused else None,
+        "refusal_recall": hits / len(unanswerable) if unanswerable else None,
+        "false_refusal_rate": sum(i["abstained"] for i in answerable) / len(answerable) if answerable else None,
     }
 
 
