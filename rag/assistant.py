@@ -41,19 +41,60 @@ def clean_question(question: str) -> str:
     return text
 
 
+LOCK_FILE = ".write.lock"
+GENERATION_FILE = ".generation"
+
+
 @contextlib.contextmanager
 def index_lock(settings: Settings):
-    """One writer at a time on an embedded index, across processes (a server store is shared: no lock)."""
+    """One writer at a time on an embedded index, across processes (a server store is shared: no lock).
+    Each writer changes the index's generation first: readers compare it, once no writer is at work."""
     if settings.chroma_host:
         yield
         return
     settings.index_dir.mkdir(parents=True, exist_ok=True)
-    with open(settings.index_dir / ".write.lock", "w") as handle:
+    with open(settings.index_dir / LOCK_FILE, "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
+            (settings.index_dir / GENERATION_FILE).write_text(os.urandom(8).hex())
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _open_lock(settings: Settings):
+    """The lock file of an embedded index, open; None for a server store or an index that cannot be written."""
+    if settings.chroma_host:
+        return None
+    try:
+        return open(settings.index_dir / LOCK_FILE, "a")
+    except OSError:
+        return None
+
+
+@contextlib.contextmanager
+def no_writer(settings: Settings):
+    """True while no writer is at work on the index, keeping writers out meanwhile (a shared lock);
+    False at once, without waiting, when one is."""
+    handle = _open_lock(settings)
+    if handle is None:
+        yield True
+        return
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+
+
+def generation(settings: Settings) -> str:
+    """The embedded index's write generation ("" for a server store or an index never written)."""
+    try:
+        return "" if settings.chroma_host else (settings.index_dir / GENERATION_FILE).read_text()
+    except OSError:
+        return ""
 
 
 class Assistant:
@@ -67,7 +108,8 @@ class Assistant:
         self.embedder = embedder or Embedder(int8=s.embed_int8, threads=s.threads, batch_size=s.embed_batch)
         self._llm = llm
         self._corpus: Corpus | None = None
-        self._lock = threading.Lock()
+        self._corpus_stamp, self._checked = None, 0.0
+        self._loading = threading.Lock()      # one snapshot load at a time; questions use the current one
         self._ingest_lock = threading.Lock()
 
     # --- the index
@@ -103,24 +145,41 @@ class Assistant:
         return self.store.document_text(self._resolve(source) or source)
 
     def refresh(self) -> None:
-        stamp = self._stamp()
-        corpus = Corpus.load(self.store)
-        with self._lock:
-            self._corpus, self._corpus_stamp, self._checked = corpus, stamp, time.monotonic()
+        """Load the committed snapshot now (after a write of this process, which holds the write lock)."""
+        with self._loading:
+            self._load()
 
-    def _stamp(self) -> tuple[int, int]:
-        return self.store.count(), self.store.docs.count()
+    def _load(self) -> None:
+        stamp = self._stamp()  # read first: a write during the load makes the next check reload
+        self._corpus_stamp, self._checked, self._corpus = stamp, time.monotonic(), Corpus.load(self.store)
+
+    def _stamp(self) -> tuple[int, int, str]:
+        return self.store.count(), self.store.docs.count(), generation(self.settings)
 
     @property
     def corpus(self) -> Corpus:
-        """The committed snapshot; re-read when another process changed the store (checked every 2 s)."""
+        """The committed snapshot; re-read when another process changed the store (checked every 2 s).
+
+        Questions never wait for a load in progress once a snapshot exists: they use the current one."""
         if self._corpus is None:
-            self.refresh()
-        elif time.monotonic() - self._checked > STALE_CHECK_SECONDS and not self._ingest_lock.locked():
-            self._checked = time.monotonic()
-            if self._stamp() != self._corpus_stamp:
-                self.refresh()
+            with self._loading:
+                if self._corpus is None:
+                    self._load()
+        elif time.monotonic() - self._checked > STALE_CHECK_SECONDS:
+            self._reload_if_stale()
         return self._corpus
+
+    def _reload_if_stale(self) -> None:
+        """Reload when the store changed, unless a load or a write (in any process) is under way."""
+        if not self._loading.acquire(blocking=False):
+            return
+        try:
+            self._checked = time.monotonic()
+            with no_writer(self.settings) as quiet:
+                if quiet and not self._ingest_lock.locked() and self._stamp() != self._corpus_stamp:
+                    self._load()
+        finally:
+            self._loading.release()
 
     # --- answering
     @property

@@ -17,6 +17,8 @@ from rag.extractive import idf_table
 from rag.records import Chunk, DocumentInfo, ScoredChunk
 from rag.text import terms
 
+MAX_PENDING = 2000  # uncommitted chunks over-fetched by a dense search during an ingest
+
 
 def rrf(rankings: list[list[str]], k: int = 60) -> list[tuple[str, float]]:
     """Reciprocal-rank fusion of several ranked id lists.
@@ -140,8 +142,7 @@ class HybridRetriever(BaseRetriever):
 
     def search(self, query: str, vector: list[float] | None = None) -> list[ScoredChunk]:
         vector = vector or self.encode_query(query)
-        dense = [(s, v) for s, v in self.store.query(vector, self.candidates, self.filters.where())
-                 if s.chunk.id in self.corpus.by_id]
+        dense = self._dense(vector)
         vectors = {s.chunk.id: v for s, v in dense}
         lexical = self.corpus.lexical(query, self.candidates, self.filters)
         fused = rrf([[s.chunk.id for s, _ in dense], lexical], self.rrf_k)[: self.top_k * 3]
@@ -150,6 +151,13 @@ class HybridRetriever(BaseRetriever):
         ranked = [(ScoredChunk(self.corpus.by_id[cid], score, _cosine(vector, vectors.get(cid))), vectors.get(cid))
                   for cid, score in fused]
         return collapse(ranked, self.corpus.duplicates)[: self.top_k]
+
+    def _dense(self, vector: list[float]) -> list[tuple[ScoredChunk, list]]:
+        """The nearest committed chunks of the snapshot. Chunks an ingest is writing (not in the snapshot)
+        are fetched too and dropped, so they never push committed ones out of the candidates."""
+        pending = min(MAX_PENDING, max(0, self.store.count() - len(self.corpus.chunks)))
+        found = self.store.query(vector, self.candidates + pending, self.filters.where())
+        return [(s, v) for s, v in found if s.chunk.id in self.corpus.by_id][: self.candidates]
 
 
 def _cosine(a: list[float], b: list[float] | None) -> float:

@@ -5,26 +5,21 @@ Saves artifacts/ui.png after the first answer and prints time to first token and
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from conftest import CORPUS, ORIGINAL, REPO, REWRITE, free_port
+from conftest import CORPUS, ORIGINAL, REPO, REWRITE
+from uihelpers import RAG, login, multipart, opener, running_ui, status, ui_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-RAG = Path(sys.executable).parent / "rag"
 SCREENSHOT = REPO / "artifacts" / "ui.png"
 ANSWER_TIMEOUT_MS = 120_000
 Q1 = "How much money was Aslanov offered to carry out the hit?"
@@ -34,56 +29,11 @@ PAYLOADS = ('<script>window.__pwned = 1</script> <img src=x onerror="window.__pw
 BOT = '#chat [data-testid="bot"]'
 
 
-def _env() -> dict[str, str]:
-    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", ANONYMIZED_TELEMETRY="False",
-               GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1")
-    for var in ("OPENAI_API_KEY", "RAG_LLM_BASE_URL", "RAG_CHROMA_HOST", "RAG_MODE", "RAG_UI_USER",
-                "RAG_UI_PASSWORD"):
-        env.pop(var, None)
-    return env
-
-
-def _wait_for_http(url: str, server: subprocess.Popen, log: Path, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"`rag ui` exited with {server.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    pytest.fail(f"`rag ui` did not answer on {url} within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
-
-
-@contextlib.contextmanager
-def running_ui(index: Path, **env):
-    """`rag ui` on a free port over `index` (extra RAG_* variables in `env`); yields its URL, stops it after."""
-    port = free_port()
-    log = index.parent / f"ui-{port}.log"
-    with open(log, "w") as out:
-        server = subprocess.Popen([str(RAG), "ui", "--host", "127.0.0.1", "--port", str(port),
-                                   "--index-dir", str(index)], env=_env() | env, stdout=out,
-                                  stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        _wait_for_http(url, server, log)
-        yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-
-
 @pytest.fixture(scope="module")
 def sample_index(tmp_path_factory) -> Path:
     """A fresh index of the sample corpus, built with `rag ingest`."""
     index = tmp_path_factory.mktemp("ui-index") / "index"
-    ingest = subprocess.run([str(RAG), "ingest", str(CORPUS), "--index-dir", str(index)], env=_env(),
+    ingest = subprocess.run([str(RAG), "ingest", str(CORPUS), "--index-dir", str(index)], env=ui_env(),
                             capture_output=True, text=True, timeout=600)
     assert ingest.returncode == 0, ingest.stderr[-3000:]
     return index
@@ -224,37 +174,17 @@ def test_upload_is_answerable_escaped_and_removable(page, tmp_path):
     print(f"after removal the answer is: {text!r}")
 
 
-def _opener():
-    return urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
-
-
-def _status(opener, url: str, data: bytes | None = None, headers: dict | None = None) -> int:
-    try:
-        with opener.open(urllib.request.Request(url, data=data, headers=headers or {}), timeout=10) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
-
-
-def _multipart(name: str, payload: bytes) -> tuple[bytes, dict]:
-    body = (b"--b\r\nContent-Disposition: form-data; name=\"files\"; filename=\"" + name.encode() + b"\"\r\n"
-            b"Content-Type: text/plain\r\n\r\n" + payload + b"\r\n--b--\r\n")
-    return body, {"Content-Type": "multipart/form-data; boundary=b"}
-
-
 def test_password_and_upload_cap(tmp_path):
     """With RAG_UI_USER/RAG_UI_PASSWORD nothing is served before login; uploads over the cap are refused."""
     with running_ui(tmp_path / "index", RAG_UI_USER="ann", RAG_UI_PASSWORD="s3cret", RAG_UI_UPLOAD_MB="0.001") as url:
-        browser_session = _opener()
-        assert _status(browser_session, url + "config") == 401
-        assert _status(browser_session, url + "gradio_api/upload", *_multipart("a.txt", b"x")) in (401, 403)
-        assert _status(browser_session, url + "login",
-                       urllib.parse.urlencode({"username": "ann", "password": "wrong"}).encode()) in (400, 401)
-        assert _status(browser_session, url + "login",
-                       urllib.parse.urlencode({"username": "ann", "password": "s3cret"}).encode()) == 200
-        assert _status(browser_session, url + "config") == 200
-        assert _status(browser_session, url + "gradio_api/upload", *_multipart("a.txt", b"x" * 5000)) == 413
-        assert _status(browser_session, url + "gradio_api/upload", *_multipart("a.txt", b"x" * 500)) == 200
+        browser_session = opener()
+        assert status(browser_session, url + "config") == 401
+        assert status(browser_session, url + "gradio_api/upload", *multipart("a.txt", b"x")) in (401, 403)
+        assert login(browser_session, url, "ann", "wrong") in (400, 401)
+        assert login(browser_session, url, "ann", "s3cret") == 200
+        assert status(browser_session, url + "config") == 200
+        assert status(browser_session, url + "gradio_api/upload", *multipart("a.txt", b"x" * 5000)) == 413
+        assert status(browser_session, url + "gradio_api/upload", *multipart("a.txt", b"x" * 500)) == 200
 
 
 def _field(page, elem_id: str):

@@ -210,7 +210,6 @@ def build_app(assistant, settings: Settings) -> gr.Blocks:
     """The whole UI: a Chat tab (chat, sources, settings) and a Documents tab (table, upload, remove)."""
     handlers = Handlers(assistant, settings)
     documents = _documents(assistant)
-    choices = render.document_choices(documents)
     # delete_cache: browser uploads are copied into the index folder; gradio's temporary copies go after an hour
     with gr.Blocks(title="docqa: ask your documents", analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
         conversation = gr.State(Conversation())
@@ -232,7 +231,9 @@ def build_app(assistant, settings: Settings) -> gr.Blocks:
                             mode = _mode_choice(assistant, settings)
                             top_k = gr.Slider(1, max(MAX_PASSAGES, settings.top_k), value=settings.top_k, step=1,
                                               label="Number of passages", elem_id="top-k")
-                            source_filter = gr.Dropdown(choices, value=[], multiselect=True, elem_id="source-filter",
+                            # The document lists start empty; demo.load fills them for each session: gradio puts
+                            # an input's choices in the API summary of the login page, naming the documents to all.
+                            source_filter = gr.Dropdown([], value=[], multiselect=True, elem_id="source-filter",
                                                         label="Only these documents", info="empty: all documents")
                             with gr.Row():
                                 since = gr.Textbox(label="Date from", placeholder="YYYY-MM-DD", elem_id="since")
@@ -246,13 +247,13 @@ def build_app(assistant, settings: Settings) -> gr.Blocks:
                                  label=f"Add documents ({SUPPORTED_HINT}; up to {settings.ui_upload_mb:g} MB each)")
                 ingest_result = gr.HTML("", elem_id="ingest-result", js_on_load=None)
                 with gr.Row():
-                    remove_choice = gr.Dropdown(choices, value=None, label="Document to remove",
+                    remove_choice = gr.Dropdown([], value=None, label="Document to remove",
                                                 elem_id="remove-choice", scale=4)
                     remove_button = gr.Button("Remove", variant="stop", elem_id="remove", scale=1)
                 remove_status = gr.HTML("", elem_id="remove-status", js_on_load=None)
 
         question.submit(handlers.ask, [question, conversation, mode, top_k, source_filter, since, until],
-                        [question, chatbot, sources, conversation], show_progress="minimal")
+                        [question, chatbot, sources, conversation], show_progress="minimal", api_name="ask")
         new_chat.click(lambda: (Conversation(), [], render.sources_panel([])), None,
                        [conversation, chatbot, sources], queue=False)
         chatbot.clear(lambda: (Conversation(), render.sources_panel([])), None, [conversation, sources], queue=False)

@@ -85,10 +85,7 @@ def store(paths: list[str | Path], folder: Path, max_mb: float) -> Accepted:
     for path in paths:
         path = Path(path)
         name = path.name
-        try:
-            reason = refusal(name, path.stat().st_size, max_mb)
-        except OSError:
-            reason = "the upload could not be read"
+        reason = _reason(path, max_mb)
         if reason:
             result.refused.append((name, reason))
             continue
@@ -99,6 +96,19 @@ def store(paths: list[str | Path], folder: Path, max_mb: float) -> Accepted:
         _copy(path, target)
         result.stored[str(target)] = name
     return result
+
+
+def _reason(path: Path, max_mb: float) -> str:
+    """Why the uploaded file at `path` is refused, or "" (a path that is no readable file is refused too).
+
+    >>> _reason(Path("/no/such/notes.txt"), 1.0), _reason(Path("/tmp/a\\x00.txt"), 1.0)
+    ('the upload could not be read', 'the upload could not be read')
+    """
+    unreadable = "the upload could not be read"
+    try:
+        return refusal(path.name, path.stat().st_size, max_mb) if path.is_file() else unreadable  # NUL: no file
+    except OSError:
+        return unreadable
 
 
 def _copy(source: Path, target: Path) -> None:
