@@ -71,7 +71,12 @@ class Embedder:
         return self.encode([text])[0]
 
     def token_count(self, texts: list[str]) -> int:
-        """Word-piece tokens the encoder sees for `texts` (after truncation)."""
-        tokenizer = self.model.tokenizer
+        """Word-piece tokens the encoder sees for `texts` (after truncation).
+
+        A copy of the tokenizer: calling the shared one changes its padding settings under a running `encode`.
+        """
+        import copy
+
+        tokenizer = copy.deepcopy(self.model.tokenizer)
         limit = self.model.max_seq_length
         return sum(min(len(ids), limit) for ids in tokenizer(texts, add_special_tokens=True)["input_ids"])
