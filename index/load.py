@@ -42,14 +42,31 @@ def walk(paths: list[Path]) -> tuple[list[Path], list[tuple[str, str]]]:
 
 
 def _walk_dir(root: Path, files: list[Path], refused: list[tuple[str, str]]) -> None:
+    """Linked folders are followed, each folder read once (a link back to a folder read is a loop)."""
     def on_error(err: OSError) -> None:
         refused.append((str(err.filename), f"cannot open folder: {err.strerror}"))
 
-    for folder, dirs, names in os.walk(root, onerror=on_error):
+    seen: set[tuple[int, int]] = set()
+    for folder, dirs, names in os.walk(root, onerror=on_error, followlinks=True):
+        if not _first_visit(folder, seen, refused):
+            dirs[:] = []
+            continue
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(names):
-            if not name.startswith("."):
-                files.append(Path(folder) / name)
+        files += [Path(folder) / name for name in sorted(names) if not name.startswith(".")]
+
+
+def _first_visit(folder: str, seen: set[tuple[int, int]], refused: list[tuple[str, str]]) -> bool:
+    """Whether `folder` is read now: not when a link made it a second path to a folder already read."""
+    try:
+        info = os.stat(folder)
+    except OSError as err:
+        refused.append((folder, _os_reason(err)))
+        return False
+    if (info.st_dev, info.st_ino) in seen:
+        refused.append((folder, "symbolic link loop: links to a folder already read; skipped"))
+        return False
+    seen.add((info.st_dev, info.st_ino))
+    return True
 
 
 def read_bytes(path: Path, max_bytes: int) -> bytes:
@@ -80,6 +97,7 @@ def _os_reason(err: OSError) -> str:
 
 def load(path: Path, max_bytes: int, fallback_encoding: str = "") -> RawDocument:
     """Read one supported file. Raises UnsupportedFile or BadDocument."""
+    check_name(path)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
         raise UnsupportedFile(f"unsupported file type {suffix or '(no extension)'!r}; "
@@ -90,6 +108,20 @@ def load(path: Path, max_bytes: int, fallback_encoding: str = "") -> RawDocument
     if not text.strip():
         raise BadDocument("no text found in the file")
     return RawDocument(str(path), text, digest, hints)
+
+
+def check_name(path: Path) -> None:
+    """The index stores paths as UTF-8 text: a file name in another encoding is refused, not garbled.
+
+    >>> check_name(Path(os.fsdecode(b"/docs/caf\\xe9.txt")))
+    Traceback (most recent call last):
+    rag.errors.BadDocument: file name is not valid UTF-8 (byte 0xE9); rename the file
+    """
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError as err:
+        byte = os.fsencode(str(path)[err.start])[0]
+        raise BadDocument(f"file name is not valid UTF-8 (byte 0x{byte:02X}); rename the file") from None
 
 
 def decode_text(data: bytes, fallback_encoding: str = "") -> str:

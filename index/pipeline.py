@@ -1,9 +1,11 @@
 """Ingest: load -> clean -> chunk -> embed -> store, incremental and crash-safe.
 
-Order of writes for one document: its chunks (content-hash ids), then its
-document record (the commit), then the deletion of its stale chunks. A crash
-at any point leaves either the old committed version or the new one; the next
-ingest finds the uncommitted work and finishes it, reusing stored vectors.
+Order of writes for one document: its chunks, then its document record (the
+commit), then the deletion of its stale chunks. Chunk ids include the file's
+content hash, so a new version never overwrites a chunk the committed version
+serves: a crash at any point leaves either the old committed version or the
+new one, whole; the next ingest finds the uncommitted work and finishes it,
+reusing stored vectors.
 """
 from __future__ import annotations
 
@@ -35,18 +37,28 @@ class Prepared:
     info: DocumentInfo
     text: str
     chunks: list[Chunk]
+    keys: list[str]  # passage_key of each chunk
     vectors: list[list[float]] | None = None
 
 
-def chunk_id(source: str, text: str, occurrence: int) -> str:
-    """Content-derived id: the same passage of the same file always gets the same id.
+def passage_key(source: str, text: str, occurrence: int) -> str:
+    """The same passage of the same file gets the same key, in whichever version of the file.
 
-    >>> chunk_id("/a.txt", "Hello.", 0) == chunk_id("/a.txt", "Hello.", 0)
+    >>> passage_key("/a.txt", "Hello.", 0) == passage_key("/a.txt", "Hello.", 0)
     True
-    >>> chunk_id("/a.txt", "Hello.", 0) == chunk_id("/b.txt", "Hello.", 0)
+    >>> passage_key("/a.txt", "Hello.", 0) == passage_key("/b.txt", "Hello.", 0)
     False
     """
     return hashlib.sha256(f"{source}\x00{occurrence}\x00{text}".encode()).hexdigest()[:32]
+
+
+def chunk_id(key: str, content_hash: str) -> str:
+    """A chunk's id: a passage of one version of a file (editing a file never reuses a served id).
+
+    >>> chunk_id("k", "hash-1") == chunk_id("k", "hash-1"), chunk_id("k", "hash-1") == chunk_id("k", "hash-2")
+    (True, False)
+    """
+    return hashlib.sha256(f"{key}\x00{content_hash}".encode()).hexdigest()[:32]
 
 
 def prepare(raw: RawDocument, settings: Settings) -> Prepared:
@@ -55,17 +67,22 @@ def prepare(raw: RawDocument, settings: Settings) -> Prepared:
     if not text.strip():
         raise BadDocument("nothing left after removing page debris")
     meta = extract(raw.text, text, raw.hints)
-    spans = chunk_spans(text, settings.chunk_words, settings.chunk_overlap_sentences)
-    seen: dict[str, int] = {}
-    chunks = []
-    for ordinal, (start, end) in enumerate(spans):
-        piece = text[start:end]
-        seen[piece] = seen.get(piece, -1) + 1
-        chunks.append(Chunk(chunk_id(raw.source, piece, seen[piece]), raw.source, piece, start, end,
-                            raw.content_hash, meta["title"], meta["date"], ordinal))
+    keys, chunks = _chunks(raw, text, meta, settings)
     info = DocumentInfo(source=raw.source, content_hash=raw.content_hash, chars=len(text), chunks=len(chunks),
                         **{k: meta.get(k, "") for k in ("title", "date", "author", "url", "language")})
-    return Prepared(info, text, chunks)
+    return Prepared(info, text, chunks, keys)
+
+
+def _chunks(raw: RawDocument, text: str, meta: dict, settings: Settings) -> tuple[list[str], list[Chunk]]:
+    seen: dict[str, int] = {}
+    keys, chunks = [], []
+    for ordinal, (start, end) in enumerate(chunk_spans(text, settings.chunk_words, settings.chunk_overlap_sentences)):
+        piece = text[start:end]
+        seen[piece] = seen.get(piece, -1) + 1
+        keys.append(passage_key(raw.source, piece, seen[piece]))
+        chunks.append(Chunk(chunk_id(keys[-1], raw.content_hash), raw.source, piece, start, end,
+                            raw.content_hash, meta["title"], meta["date"], ordinal))
+    return keys, chunks
 
 
 def name_overlap(a: str, b: str) -> float:
@@ -142,21 +159,32 @@ class Ingestor:
         total = sum(len(p.chunks) for p in todo)
         done = 0
         for window in _windows(todo, WINDOW_CHUNKS):
-            report.chunks_embedded += self._embed(window)
+            report.chunks_embedded += self._embed(window, committed)
             for prepared in window:
                 self._write(prepared, committed, report)
                 done += len(prepared.chunks)
             _tell(progress, done, total, f"embedded {done}/{total} chunks")
 
-    def _embed(self, window: list[Prepared]) -> int:
+    def _embed(self, window: list[Prepared], committed: dict[str, DocumentInfo]) -> int:
         """Vectors for every chunk of the window; stored vectors are reused, not recomputed."""
         wanted = [c for p in window for c in p.chunks]
-        known = self.store.embeddings_of([c.id for c in wanted])
+        known = self._stored_vectors(window, committed)
         missing = [c for c in wanted if c.id not in known]
         known.update(zip((c.id for c in missing), self.embedder.encode([c.text for c in missing])))
         for prepared in window:
             prepared.vectors = [known[c.id] for c in prepared.chunks]
         return len(missing)
+
+    def _stored_vectors(self, window: list[Prepared], committed: dict[str, DocumentInfo]) -> dict[str, list[float]]:
+        """Stored vectors by chunk id: of this version's chunks, or of the same passages in the committed version."""
+        aliases: dict[str, str] = {}  # stored id -> chunk id
+        for prepared in window:
+            old = committed.get(prepared.info.source)
+            for key, chunk in zip(prepared.keys, prepared.chunks):
+                aliases[chunk.id] = chunk.id
+                if old:
+                    aliases.setdefault(chunk_id(key, old.content_hash), chunk.id)
+        return {aliases[stored]: vector for stored, vector in self.store.embeddings_of(list(aliases)).items()}
 
     def _write(self, prepared: Prepared, committed: dict[str, DocumentInfo], report: IngestReport) -> None:
         info, source = prepared.info, prepared.info.source
@@ -174,11 +202,22 @@ class Ingestor:
 
     def _duplicate_of(self, source: str, vector: list[float], text: str) -> str:
         """An earlier document this one rewrites: close in meaning and naming the same people and things."""
-        for other, similarity in self.store.similar_documents(vector):
-            if other < source and similarity >= DUPLICATE_COSINE and \
+        for other, similarity in self._closest_earlier(source, vector):
+            if similarity >= DUPLICATE_COSINE and \
                     name_overlap(text, self.store.document_text(other)) >= self.settings.duplicate_threshold:
                 return other
         return ""
+
+    def _closest_earlier(self, source: str, vector: list[float], count: int = 3) -> list[tuple[str, float]]:
+        """The `count` stored documents named before `source` closest to `vector`. Later-named ones (present
+        when a file is re-ingested) must not hide them: the result is the one a clean build sees."""
+        asked = count
+        while True:
+            close = self.store.similar_documents(vector, asked)
+            earlier = [(other, similarity) for other, similarity in close if other < source]
+            if len(earlier) >= count or len(close) < asked or close[-1][1] < DUPLICATE_COSINE:
+                return earlier[:count]
+            asked *= 4
 
     def _remove_missing(self, roots: list[Path], files: list[Path], committed: dict[str, DocumentInfo],
                         report: IngestReport) -> None:
