@@ -1,7 +1,7 @@
 """Ingest: load -> clean -> chunk -> embed -> store, incremental and crash-safe.
 
-Order of writes for one document: its chunks, then its document record (the
-commit), then the deletion of its stale chunks. Chunk ids include the file's
+Order of writes for each window of documents: their chunks, then their
+document records (the commit), then the deletion of their stale chunks. Chunk ids include the file's
 content hash, so a new version never overwrites a chunk the committed version
 serves: a crash at any point leaves either the old committed version or the
 new one, whole; the next ingest finds the uncommitted work and finishes it,
@@ -99,6 +99,15 @@ def _names(text: str) -> set[str]:
     return {m.group() for m in PATTERNS["entity"].finditer(text) if len(m.group()) > 3}
 
 
+def cosine(a: list[float], b: list[float]) -> float:
+    """Dot product of two unit vectors.
+
+    >>> cosine([0.6, 0.8], [1.0, 0.0])
+    0.6
+    """
+    return sum(x * y for x, y in zip(a, b))
+
+
 def mean_vector(vectors: list[list[float]]) -> list[float]:
     """Normalised mean of unit vectors (a document's direction).
 
@@ -160,9 +169,8 @@ class Ingestor:
         done = 0
         for window in _windows(todo, WINDOW_CHUNKS):
             report.chunks_embedded += self._embed(window, committed)
-            for prepared in window:
-                self._write(prepared, committed, report)
-                done += len(prepared.chunks)
+            self._write(window, committed, report)
+            done += sum(len(p.chunks) for p in window)
             _tell(progress, done, total, f"embedded {done}/{total} chunks")
 
     def _embed(self, window: list[Prepared], committed: dict[str, DocumentInfo]) -> int:
@@ -186,25 +194,42 @@ class Ingestor:
                     aliases.setdefault(chunk_id(key, old.content_hash), chunk.id)
         return {aliases[stored]: vector for stored, vector in self.store.embeddings_of(list(aliases)).items()}
 
-    def _write(self, prepared: Prepared, committed: dict[str, DocumentInfo], report: IngestReport) -> None:
-        info, source = prepared.info, prepared.info.source
-        self.store.upsert_chunks(prepared.chunks, prepared.vectors)
-        vector = mean_vector(prepared.vectors)
-        duplicate = self._duplicate_of(source, vector, prepared.text)
-        if duplicate:
-            info = DocumentInfo(**{**info.to_dict(), "duplicate_of": duplicate})
-            report.duplicates.append((source, duplicate))
-        self.store.put_document(info, prepared.text, vector)
-        keep = {c.id for c in prepared.chunks}
-        self.store.delete_chunks([cid for cid, _, _ in self.store.chunk_keys([source]) if cid not in keep])
-        (report.updated if source in committed else report.added).append(source)
-        committed[source] = info
+    def _write(self, window: list[Prepared], committed: dict[str, DocumentInfo], report: IngestReport) -> None:
+        """One window in three store calls: its chunks, then its document records (the commit), then the
+        stale chunks of the documents it updated (a Chroma write costs ~30 ms whatever its size)."""
+        self.store.upsert_chunks([c for p in window for c in p.chunks], [v for p in window for v in p.vectors])
+        infos, vectors = self._describe(window, report)
+        self.store.put_documents(infos, [p.text for p in window], vectors)
+        updated = [i.source for i in infos if i.source in committed]
+        keep = {c.id for p in window for c in p.chunks}
+        self.store.delete_chunks([cid for cid, _, _ in self.store.chunk_keys(updated) if cid not in keep])
+        for info in infos:
+            (report.updated if info.source in committed else report.added).append(info.source)
+            committed[info.source] = info
 
-    def _duplicate_of(self, source: str, vector: list[float], text: str) -> str:
-        """An earlier document this one rewrites: close in meaning and naming the same people and things."""
-        for other, similarity in self._closest_earlier(source, vector):
-            if similarity >= DUPLICATE_COSINE and \
-                    name_overlap(text, self.store.document_text(other)) >= self.settings.duplicate_threshold:
+    def _describe(self, window: list[Prepared], report: IngestReport) -> tuple[list[DocumentInfo], list]:
+        """Each document's record and direction, with the earlier document it rewrites (stored or in the window)."""
+        infos, vectors = [], []
+        for prepared in window:
+            vector = mean_vector(prepared.vectors)
+            mates = [(p.info.source, cosine(v, vector), p.text) for p, v in zip(window, vectors)]
+            duplicate = self._duplicate_of(prepared.info.source, vector, prepared.text, mates)
+            if duplicate:
+                report.duplicates.append((prepared.info.source, duplicate))
+            infos.append(DocumentInfo(**{**prepared.info.to_dict(), "duplicate_of": duplicate}))
+            vectors.append(vector)
+        return infos, vectors
+
+    def _duplicate_of(self, source: str, vector: list[float], text: str,
+                      mates: list[tuple[str, float, str]]) -> str:
+        """An earlier document this one rewrites: close in meaning and naming the same people and things.
+        `mates` are (source, similarity, text) of documents written in the same window, not yet stored."""
+        texts = {other: mate_text for other, _, mate_text in mates}
+        close = dict(self._closest_earlier(source, vector))
+        close.update((other, similarity) for other, similarity, _ in mates if other < source)
+        for other, similarity in sorted(close.items(), key=lambda pair: -pair[1])[:3]:
+            if similarity >= DUPLICATE_COSINE and name_overlap(
+                    text, texts.get(other) or self.store.document_text(other)) >= self.settings.duplicate_threshold:
                 return other
         return ""
 

@@ -136,7 +136,14 @@ class Store:
 
     # --- documents
     def put_document(self, info: DocumentInfo, text: str, vector: list[float]) -> None:
-        self.docs.upsert(ids=[info.source], embeddings=[vector], documents=[text], metadatas=[doc_metadata(info)])
+        self.put_documents([info], [text], [vector])
+
+    def put_documents(self, infos: list[DocumentInfo], texts: list[str], vectors: list[list[float]]) -> None:
+        """Commit document records (in as few calls as the store allows)."""
+        for i in range(0, len(infos), self.max_batch):
+            part = slice(i, i + self.max_batch)
+            self.docs.upsert(ids=[d.source for d in infos[part]], embeddings=vectors[part], documents=texts[part],
+                             metadatas=[doc_metadata(d) for d in infos[part]])
 
     def delete_document(self, source: str) -> None:
         self.docs.delete(ids=[source])
