@@ -33,8 +33,10 @@ def clean_question(question: str) -> str:
 
     >>> clean_question("  When\\x00 did it\\nhappen? ")
     'When did it happen?'
+    >>> clean_question("Who \\udce9 is it?")       # invalid UTF-8 in a command-line argument
+    'Who is it?'
     """
-    text = re.sub(r"[\x00-\x1f\x7f]+", " ", question or "")
+    text = re.sub(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]+", " ", question or "")  # controls, lone surrogates
     text = " ".join(text.split())[:MAX_QUESTION_CHARS]
     if not re.search(r"\w", text):
         raise BadQuestion("the question is empty: type a question with at least one word")

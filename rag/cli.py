@@ -40,6 +40,13 @@ def friendly(command):
         except KeyboardInterrupt:
             err.print("interrupted")
             raise typer.Exit(130)
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except Exception as error:  # a bug of ours: one line, never a traceback in the user's terminal
+            from rich.markup import escape
+
+            err.print(f"[red]error:[/red] unexpected {type(error).__name__}: {escape(str(error))}", highlight=False)
+            raise typer.Exit(1)
     return run
 
 
@@ -111,7 +118,10 @@ def ask(question: str, index_dir: Optional[Path] = IndexDir, as_json: bool = typ
         since: Optional[str] = typer.Option(None, help="YYYY-MM-DD"), until: Optional[str] = typer.Option(None),
         mode: Optional[str] = typer.Option(None, help="auto | offline | llm")):
     """Answer one question with numbered sources."""
-    assistant = assistant_for(settings_for(index_dir))
+    settings = settings_for(index_dir)
+    assistant = assistant_for(settings)
+    if not assistant.documents():
+        raise RagError(f"no documents are indexed in {settings.index_dir}: run `rag ingest FOLDER` first")
     answer = assistant.ask(question, sources=source or None, since=since, until=until, top_k=top_k, mode=mode)
     if as_json:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))

@@ -6,6 +6,7 @@ import re
 from rag.text import PATTERNS, PRONOUNS, STOPWORDS
 
 Message = dict  # {"role": "user" | "assistant", "content": str}
+TURN_CHARS = 2000  # of an earlier turn that is read (a question is capped at as many)
 
 
 def entities(text: str) -> list[str]:
@@ -53,11 +54,22 @@ def standalone(question: str, history: list[Message]) -> str:
     """
     if not history or not needs_context(question):
         return question
-    last_user = next((m["content"] for m in reversed(history) if m.get("role") == "user"), "")
-    last_answer = next((m["content"] for m in reversed(history) if m.get("role") == "assistant"), "")
+    last_user, last_answer = last_turn(history, "user"), last_turn(history, "assistant")
     carried = [e for e in entities(last_user) + entities(_first_sentence(last_answer))
                if e.lower() not in question.lower()]
     return f"{question} ({'; '.join(dict.fromkeys(carried))})" if carried else question
+
+
+def last_turn(history: list[Message], role: str) -> str:
+    """The text of the last turn by `role`, capped at TURN_CHARS (a pasted book is not scanned whole).
+
+    >>> len(last_turn([{"role": "user", "content": "1," * 50_000}], "user"))
+    2000
+    >>> last_turn([{"role": "user", "content": "A?"}, {"role": "assistant", "content": None}], "assistant")
+    ''
+    """
+    text = next((m.get("content") for m in reversed(history) if m.get("role") == role), "")
+    return str(text or "")[:TURN_CHARS]
 
 
 def _first_sentence(text: str) -> str:

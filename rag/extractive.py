@@ -21,6 +21,7 @@ from rag.text import (PRONOUNS, answer_type, counts_what_is_asked, fits_tense, i
 REFUSAL = "The documents do not answer this question."
 UNKNOWN_WEIGHT = 1.0
 MAX_SENTENCE_WORDS = 45
+MAX_SENTENCE_CHARS = 1000  # of a sentence that is scored: a 100 kB run without a full stop is not read whole
 Encode = Callable[[list[str]], list[list[float]]]
 
 
@@ -40,7 +41,7 @@ class Candidate:
 
 
 def candidates(ranked: list[ScoredChunk]) -> list[Candidate]:
-    """Every sentence of the retrieved chunks once, with offsets into its document."""
+    """Every sentence of the retrieved chunks once (its first MAX_SENTENCE_CHARS), with offsets into its document."""
     seen: set[tuple[str, int]] = set()
     out: list[Candidate] = []
     for rank, scored in enumerate(ranked):
@@ -50,11 +51,25 @@ def candidates(ranked: list[ScoredChunk]) -> list[Candidate]:
             if (chunk.source, start) in seen:
                 continue
             seen.add((chunk.source, start))
+            end = start + bounded(chunk.text[start - chunk.start:end - chunk.start])
             around = spans[max(0, i - 1):i + 2]
             context = chunk.text[around[0][0] - chunk.start:around[-1][1] - chunk.start]
             out.append(Candidate(chunk, rank, start, end, chunk.text[start - chunk.start:end - chunk.start], context,
                                  chunk_similarity=scored.similarity))
     return out
+
+
+def bounded(sentence: str, limit: int = MAX_SENTENCE_CHARS) -> int:
+    """Length of the verbatim prefix of `sentence` that is scored: all of it up to `limit` characters,
+    else up to the last space before the limit (or the limit itself when there is none).
+
+    >>> bounded("Short."), bounded("aaa bbb ccc", limit=9), bounded("x" * 20, limit=9)
+    (6, 7, 9)
+    """
+    if len(sentence) <= limit:
+        return len(sentence)
+    space = sentence.rfind(" ", 0, limit + 1)
+    return space if space > 0 else limit
 
 
 def coverage(question_terms: list[str], text_terms: set[str], idf: Callable[[str], float],

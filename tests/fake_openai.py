@@ -19,13 +19,19 @@ def first_sentence_reply(body: dict) -> str:
 class FakeOpenAI:
     """`script` is a list of behaviours consumed one per request; the last one repeats.
 
-    Behaviours: "cite" | "cite9" | "429" | "500" | "malformed" | "truncate" | "hang" | a callable(body) -> str.
+    Replies: "cite" | "cite9" | a callable(body) -> str (all streamed when asked to).
+    Failures: "429" | "500" | "401" (its message echoes the Authorization header, as real servers do) |
+    "malformed" (200, body not JSON) | "html" (200, a proxy's HTML page) | "drop" (no response at all) |
+    "hang" (nothing for hang_seconds, then 500) | streamed: "truncate" (cut mid-answer, no [DONE]) |
+    "hangmid" (one word, then silence for hang_seconds) | "length" (half the answer, finish_reason "length") |
+    "badchunks" (event payloads not JSON) | "empty" (finishes without a word) | "drip" (a word every
+    drip_seconds, complete at the end).
     """
 
-    def __init__(self, hang_seconds: float = 5.0):
+    def __init__(self, hang_seconds: float = 5.0, drip_seconds: float = 0.3):
         self.script: list = ["cite"]
         self.requests: list[dict] = []
-        self.hang_seconds = hang_seconds
+        self.hang_seconds, self.drip_seconds = hang_seconds, drip_seconds
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -63,23 +69,27 @@ class FakeOpenAI:
         return Handler
 
     def respond(self, handler, body: dict, behaviour) -> None:
-        if behaviour in ("429", "500"):
-            return self._status(handler, int(behaviour))
+        if behaviour in ("429", "500", "401"):
+            return self._status(handler, int(behaviour), handler.headers.get("Authorization", ""))
+        if behaviour == "drop":
+            return None  # the connection closes without a status line
         if behaviour == "hang":
             time.sleep(self.hang_seconds)
             return self._status(handler, 500)
-        if behaviour == "malformed":
-            return self._raw(handler, b"{not json", "application/json")
-        text = behaviour(body) if callable(behaviour) else first_sentence_reply(body)
+        if behaviour in ("malformed", "html"):
+            payload = b"{not json" if behaviour == "malformed" else b"<html><body>502 Bad Gateway</body></html>"
+            return self._raw(handler, payload, "application/json" if behaviour == "malformed" else "text/html")
+        text = "" if behaviour == "empty" else behaviour(body) if callable(behaviour) else first_sentence_reply(body)
         if behaviour == "cite9":
-            text = text.replace("[1]", "[1]") + " The documents also prove the moon is cheese [9]."
+            text += " The documents also prove the moon is cheese [9]."
         if body.get("stream"):
-            return self._stream(handler, text, truncate=behaviour == "truncate")
+            return self._stream(handler, text, behaviour)
         return self._raw(handler, json.dumps(completion(text)).encode(), "application/json")
 
     @staticmethod
-    def _status(handler, code: int) -> None:
-        payload = json.dumps({"error": {"message": f"status {code}", "type": "server_error"}}).encode()
+    def _status(handler, code: int, echoed: str = "") -> None:
+        message = f"status {code}" + (f": incorrect API key provided: {echoed}" if code == 401 else "")
+        payload = json.dumps({"error": {"message": message, "type": "server_error"}}).encode()
         handler.send_response(code)
         handler.send_header("Content-Type", "application/json")
         handler.send_header("Content-Length", str(len(payload)))
@@ -94,20 +104,21 @@ class FakeOpenAI:
         handler.end_headers()
         handler.wfile.write(payload)
 
-    @staticmethod
-    def _stream(handler, text: str, truncate: bool) -> None:
+    def _stream(self, handler, text: str, behaviour) -> None:
+        """Server-sent events, one word each; the streamed failures stop, stall or garble on the way."""
         handler.send_response(200)
         handler.send_header("Content-Type", "text/event-stream")
         handler.end_headers()
         words = re.findall(r"\S+\s*", text)
-        for i, word in enumerate(words):
-            if truncate and i == len(words) // 2:
-                handler.wfile.flush()
-                return  # connection closes mid-answer: no finish_reason, no [DONE]
-            handler.wfile.write(sse(chunk(word)))
-        handler.wfile.write(sse(chunk("", finish="stop")))
+        shown = {"truncate": len(words) // 2, "length": len(words) // 2, "hangmid": 1}.get(behaviour, len(words))
+        for word in words[:shown]:
+            handler.wfile.write(b"data: {garbled\n\n" if behaviour == "badchunks" else sse(chunk(word)))
+            time.sleep(self.drip_seconds if behaviour == "drip" else 0)
+        if behaviour in ("truncate", "hangmid"):
+            time.sleep(self.hang_seconds if behaviour == "hangmid" else 0)
+            return  # the connection closes mid-answer: no finish_reason, no [DONE]
+        handler.wfile.write(sse(chunk("", finish="length" if behaviour == "length" else "stop")))
         handler.wfile.write(b"data: [DONE]\n\n")
-        handler.wfile.flush()
 
 
 def completion(text: str) -> dict:
