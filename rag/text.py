@@ -30,7 +30,7 @@ PATTERNS = {
     "date": re.compile(rf"\b(?:(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday),?\s+)?"
                        rf"(?:(?:{MONTH})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|"
                        rf"\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{MONTH})(?:,?\s+\d{{4}})?|(?:{MONTH})\s+\d{{4}}|"
-                       rf"(?:in|since|by|until|of)\s+(?:19|20)\d{{2}}|(?:19|20)\d{{2}})\b"),
+                       rf"(?:in|since|by|until|of)\s+(?:1[0-9]|20)\d{{2}}|(?:19|20)\d{{2}})\b"),
     "number": re.compile(rf"\b\d[\d,.]*\d\s?(?:%|percent|per cent)|\b\d+\s?(?:%|percent|per cent)|"
                          rf"\b(?!(?:19|20)\d\d\b)\d[\d,.]*(?<![,.])(?:\s(?:million|billion|thousand))?"
                          rf"(?:\s(?!(?:and|or|the|of|to|in|on|at|by|for|with|from)\b)[a-z]{{3,}})?|"
@@ -162,6 +162,9 @@ def typed_spans(sentence: str, kind: str, locative: bool = True) -> list[tuple[i
     (['$200,000'], ['January 25, 2025'])
     >>> typed_spans("2- The attack on the embassy:", "number")
     []
+    >>> s = "The canal opened to barges in 1794."
+    >>> [s[a:b] for a, b in typed_spans(s, "date")]
+    ['in 1794']
     """
     pattern = PATTERNS["entity" if kind in ("person", "place") else kind] if kind in (
         "money", "date", "number", "person", "place") else None
