@@ -37,7 +37,7 @@ def _offline() -> None:
 class Embedder:
     """Normalised sentence embeddings; thread-safe, loaded on first use."""
 
-    def __init__(self, int8: bool = False, threads: int = 0, batch_size: int = 32):
+    def __init__(self, int8: bool = False, threads: int = 0, batch_size: int = 16):
         self.int8, self.threads, self.batch_size = int8, threads, batch_size
         self._model = None
         self._lock = threading.Lock()
@@ -80,4 +80,5 @@ class Embedder:
 
         tokenizer = copy.deepcopy(self.model.tokenizer)
         limit = self.model.max_seq_length
-        return sum(min(len(ids), limit) for ids in tokenizer(texts, add_special_tokens=True)["input_ids"])
+        encoded = tokenizer(texts, add_special_tokens=True, truncation=True, max_length=limit)
+        return sum(len(ids) for ids in encoded["input_ids"])

@@ -99,15 +99,6 @@ def _names(text: str) -> set[str]:
     return {m.group() for m in PATTERNS["entity"].finditer(text) if len(m.group()) > 3}
 
 
-def cosine(a: list[float], b: list[float]) -> float:
-    """Dot product of two unit vectors.
-
-    >>> cosine([0.6, 0.8], [1.0, 0.0])
-    0.6
-    """
-    return sum(x * y for x, y in zip(a, b))
-
-
 def mean_vector(vectors: list[list[float]]) -> list[float]:
     """Normalised mean of unit vectors (a document's direction).
 
@@ -209,15 +200,18 @@ class Ingestor:
 
     def _describe(self, window: list[Prepared], report: IngestReport) -> tuple[list[DocumentInfo], list]:
         """Each document's record and direction, with the earlier document it rewrites (stored or in the window)."""
-        infos, vectors = [], []
-        for prepared in window:
-            vector = mean_vector(prepared.vectors)
-            mates = [(p.info.source, cosine(v, vector), p.text) for p, v in zip(window, vectors)]
-            duplicate = self._duplicate_of(prepared.info.source, vector, prepared.text, mates)
+        import numpy
+
+        vectors = [mean_vector(p.vectors) for p in window]
+        similar = numpy.asarray(vectors) @ numpy.asarray(vectors).T    # one product, not n² Python loops
+        infos = []
+        for i, prepared in enumerate(window):
+            mates = [(window[j].info.source, float(similar[i, j]), window[j].text) for j in range(i)
+                     if similar[i, j] >= DUPLICATE_COSINE]
+            duplicate = self._duplicate_of(prepared.info.source, vectors[i], prepared.text, mates)
             if duplicate:
                 report.duplicates.append((prepared.info.source, duplicate))
             infos.append(DocumentInfo(**{**prepared.info.to_dict(), "duplicate_of": duplicate}))
-            vectors.append(vector)
         return infos, vectors
 
     def _duplicate_of(self, source: str, vector: list[float], text: str,
