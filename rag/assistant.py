@@ -19,7 +19,7 @@ from index.pipeline import Ingestor, Progress, remove_document
 from index.store import Store
 from rag import extractive
 from rag.conversation import Message, standalone
-from rag.errors import BadQuestion, RagError
+from rag.errors import BadQuestion, RagError, StoreError
 from rag.records import Answer, DocumentInfo, IngestReport
 from rag.retrieve import Corpus, Filters, HybridRetriever
 from rag.settings import Settings
@@ -47,6 +47,15 @@ LOCK_FILE = ".write.lock"
 GENERATION_FILE = ".generation"
 
 
+def _writer_lock(index_dir: Path):
+    """The index's lock file opened for a writer, or a StoreError naming the folder (e.g. an index made by another user)."""
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        return open(index_dir / LOCK_FILE, "w")
+    except OSError as err:
+        raise StoreError(f"cannot write to the index folder {index_dir}: {err.strerror}") from None
+
+
 @contextlib.contextmanager
 def index_lock(settings: Settings):
     """One writer at a time on an embedded index, across processes (a server store is shared: no lock).
@@ -54,8 +63,7 @@ def index_lock(settings: Settings):
     if settings.chroma_host:
         yield
         return
-    settings.index_dir.mkdir(parents=True, exist_ok=True)
-    with open(settings.index_dir / LOCK_FILE, "w") as handle:
+    with _writer_lock(settings.index_dir) as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             (settings.index_dir / GENERATION_FILE).write_text(os.urandom(8).hex())
