@@ -11,8 +11,9 @@ from typing import Callable
 from eval import metrics
 from eval.gold import GoldItem
 from rag.errors import GoldFileError
+from rag.settings import find_shared
 
-BENCHMARKS_DIR = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
+BENCHMARKS_DIR = find_shared() / "benchmarks"
 
 
 @dataclass

@@ -16,9 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from rag.settings import Settings
+from rag.settings import Settings, find_shared
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED = find_shared()
 SQUAD = SHARED / "benchmarks" / "squad-v2-dev-subset" / "dev-v2.0.json"
 SAMPLE_CORPUS = SHARED / "corpus"
 SAMPLE_QUESTIONS = ["How much money was Aslanov offered?", "When did Azerbaijan open its embassy in Tel Aviv?",

@@ -201,7 +201,7 @@ def eval_command(gold: Optional[Path] = typer.Option(None, help="Gold set (JSONL
             report = command.run_benchmark(benchmark, out, settings, limit=limit, seed=seed, progress=tell,
                                             judge_repeats=judge)
         else:
-            report = command.run_gold(gold, docs or Path("../shared/corpus"), out, settings, progress=tell,
+            report = command.run_gold(gold, docs or settings.shared_dir / "corpus", out, settings, progress=tell,
                                        judge_repeats=judge)
     for line in command.summary_lines(report):
         print(line)

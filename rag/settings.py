@@ -6,10 +6,30 @@ The OpenAI key is the exception: it is read from ``OPENAI_API_KEY`` only.
 """
 from __future__ import annotations
 
+import functools
+import subprocess
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@functools.lru_cache(maxsize=None)
+def find_shared(repo: Path = REPO) -> Path:
+    """The shared data folder (sample corpus, benchmarks): beside this checkout, else beside the local
+    repository it was cloned from (a fresh clone in a temporary folder still finds it)."""
+    candidates = [repo.parent / "shared"]
+    try:
+        origin = subprocess.run(["git", "config", "--get", "remote.origin.url"], cwd=repo, capture_output=True,
+                                text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        origin = ""
+    if origin and Path(origin).is_dir():
+        candidates.append(Path(origin).resolve().parent / "shared")
+    return next((c for c in candidates if c.is_dir()), candidates[0])
 
 
 class Settings(BaseSettings):
@@ -20,6 +40,9 @@ class Settings(BaseSettings):
     collection: str = Field("documents", description="Chroma collection name")
     chroma_host: str = Field("", description="Chroma server host; empty = embedded store in index_dir")
     chroma_port: int = Field(8000, description="Chroma server port")
+
+    shared_dir: Path = Field(default_factory=find_shared, description="Shared data: the sample corpus and the "
+                             "public benchmarks (default: the `shared` folder beside the checkout or its origin)")
 
     # --- ingestion
     max_file_mb: float = Field(20.0, description="Files larger than this are refused")

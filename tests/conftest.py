@@ -8,13 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from rag.settings import find_shared
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 for var in ("OPENAI_API_KEY", "RAG_LLM_BASE_URL", "RAG_CHROMA_HOST", "RAG_MODE"):
     os.environ.pop(var, None)
 
 REPO = Path(__file__).resolve().parents[1]
-CORPUS = (REPO.parent / "shared" / "corpus").resolve()
+CORPUS = (find_shared() / "corpus").resolve()
 ORIGINAL = "000_fa8bb00622d1fd93.txt"
 REWRITE = "001_8aa7530ea92fc152.txt"
 
