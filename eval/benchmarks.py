@@ -11,10 +11,6 @@ from typing import Callable
 from eval import metrics
 from eval.gold import GoldItem
 from rag.errors import GoldFileError
-from rag.settings import find_shared
-
-BENCHMARKS_DIR = find_shared() / "benchmarks"
-
 
 @dataclass
 class Bench:
@@ -64,7 +60,7 @@ def _read(path: Path):
 
 
 # --- SQuAD 2.0
-def squad(folder: Path, limit: int | None, seed: int, root: Path = BENCHMARKS_DIR) -> Bench:
+def squad(folder: Path, limit: int | None, seed: int, root: Path) -> Bench:
     data = _read(root / "squad-v2-dev-subset" / "dev-v2.0.json")["data"]
     questions = [(article["title"], p, qa) for article in data for p, para in enumerate(article["paragraphs"])
                  for qa in para["qas"]]
@@ -91,7 +87,7 @@ def squad_metrics(items: list[dict]) -> dict:
 
 
 # --- HotpotQA distractor
-def hotpotqa(folder: Path, limit: int | None, seed: int, root: Path = BENCHMARKS_DIR) -> Bench:
+def hotpotqa(folder: Path, limit: int | None, seed: int, root: Path) -> Bench:
     rows = _read(root / "hotpotqa-dev-distractor-100" / "dev_distractor_100.json")
     chosen = sample(list(enumerate(rows)), limit, seed)
     files, support = {}, {}
@@ -133,7 +129,7 @@ def hotpot_metrics(items: list[dict], support: dict[str, list[str]]) -> dict:
 
 
 # --- MultiHop-RAG
-def multihop(folder: Path, limit: int | None, seed: int, root: Path = BENCHMARKS_DIR) -> Bench:
+def multihop(folder: Path, limit: int | None, seed: int, root: Path) -> Bench:
     queries = _read(root / "multihop-rag-500" / "queries.json")["queries"]
     truth = _read(root / "multihop-rag-500" / "ground_truth.json")
     chosen = sample(queries, limit, seed)
@@ -170,7 +166,8 @@ def multihop_metrics(items: list[dict]) -> dict:
 ADAPTERS = {"squad": squad, "hotpotqa": hotpotqa, "multihop": multihop}
 
 
-def prepare(name: str, folder: Path, limit: int | None = None, seed: int = 13) -> Bench:
+def prepare(name: str, folder: Path, root: Path, limit: int | None = None, seed: int = 13) -> Bench:
+    """The corpus (written into `folder`) and gold items of benchmark `name`, read from `root`."""
     if name not in ADAPTERS:
         raise GoldFileError(f"unknown benchmark {name!r}: choose one of {', '.join(ADAPTERS)}")
-    return ADAPTERS[name](Path(folder), limit, seed)
+    return ADAPTERS[name](Path(folder), limit, seed, Path(root))

@@ -37,7 +37,7 @@ def run_benchmark(name: str, out_dir: Path, settings: Settings, limit: int | Non
     from eval import benchmarks
 
     home = bench_home(settings, name)
-    bench = benchmarks.prepare(name, home / "corpus", limit, seed)
+    bench = benchmarks.prepare(name, home / "corpus", settings.shared_dir / "benchmarks", limit, seed)
     assistant = _assistant(settings, home / "index")
     reply = judge_reply(assistant, judge_repeats)
     assistant.ingest([bench.corpus])

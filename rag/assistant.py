@@ -47,11 +47,11 @@ LOCK_FILE = ".write.lock"
 GENERATION_FILE = ".generation"
 
 
-def _writer_lock(index_dir: Path):
-    """The index's lock file opened for a writer, or a StoreError naming the folder (e.g. an index made by another user)."""
+def _lock_file(index_dir: Path):
+    """The index's lock file, open (shared by writers and readers), or a StoreError naming the folder."""
     try:
         index_dir.mkdir(parents=True, exist_ok=True)
-        return open(index_dir / LOCK_FILE, "w")
+        return open(index_dir / LOCK_FILE, "a")
     except OSError as err:
         raise StoreError(f"cannot write to the index folder {index_dir}: {err.strerror}") from None
 
@@ -63,7 +63,7 @@ def index_lock(settings: Settings):
     if settings.chroma_host:
         yield
         return
-    with _writer_lock(settings.index_dir) as handle:
+    with _lock_file(settings.index_dir) as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             (settings.index_dir / GENERATION_FILE).write_text(os.urandom(8).hex())
@@ -77,8 +77,8 @@ def _open_lock(settings: Settings):
     if settings.chroma_host:
         return None
     try:
-        return open(settings.index_dir / LOCK_FILE, "a")
-    except OSError:
+        return _lock_file(settings.index_dir)
+    except StoreError:
         return None
 
 

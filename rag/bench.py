@@ -16,11 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from rag.settings import Settings, find_shared
+from rag.settings import Settings
 
-SHARED = find_shared()
-SQUAD = SHARED / "benchmarks" / "squad-v2-dev-subset" / "dev-v2.0.json"
-SAMPLE_CORPUS = SHARED / "corpus"
+SQUAD = Path("benchmarks") / "squad-v2-dev-subset" / "dev-v2.0.json"   # inside the shared folder
 SAMPLE_QUESTIONS = ["How much money was Aslanov offered?", "When did Azerbaijan open its embassy in Tel Aviv?",
                     "Who chairs Iran's Strategic Council for Foreign Relations?", "Where did Tehran open a consulate?",
                     "Why does Iran fear Israeli influence in Azerbaijan?", "What is the population of Canada?",
@@ -58,9 +56,9 @@ def machine() -> dict:
 
 
 # --- corpus
-def squad_paragraphs(limit: int) -> tuple[list[tuple[str, str]], list[tuple[str, int]]]:
+def squad_paragraphs(shared: Path, limit: int) -> tuple[list[tuple[str, str]], list[tuple[str, int]]]:
     """(file name, paragraph) pairs and answerable (question, paragraph index) pairs of the SQuAD subset."""
-    data = json.loads(SQUAD.read_text(encoding="utf-8"))["data"]
+    data = json.loads((shared / SQUAD).read_text(encoding="utf-8"))["data"]
     paragraphs, questions = [], []
     for article in data:
         for p, para in enumerate(article["paragraphs"]):
@@ -70,11 +68,11 @@ def squad_paragraphs(limit: int) -> tuple[list[tuple[str, str]], list[tuple[str,
     return paragraphs[:limit], [q for q in questions if q[1] < limit]
 
 
-def write_folder(folder: Path, paragraphs: list[tuple[str, str]]) -> Path:
+def write_folder(folder: Path, paragraphs: list[tuple[str, str]], shared: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name, text in paragraphs:
         (folder / name).write_text(text, encoding="utf-8")
-    for path in SAMPLE_CORPUS.glob("*.txt"):
+    for path in (shared / "corpus").glob("*.txt"):
         shutil.copy(path, folder / path.name)
     return folder
 
@@ -143,7 +141,7 @@ def int8_comparison(texts: list[str], settings: Settings, quick: bool) -> dict:
     """int8 vs fp32: encoder speed, and dense hit@5 of SQuAD questions against their paragraphs."""
     from index.embed import Embedder
 
-    paragraphs, questions = squad_paragraphs(120 if quick else 646)
+    paragraphs, questions = squad_paragraphs(settings.shared_dir, 120 if quick else 646)
     questions = random.Random(13).sample(questions, min(len(questions), 100 if quick else 300))
     out = {}
     for name, int8 in (("fp32", False), ("int8", True)):
@@ -253,8 +251,8 @@ def run(quick: bool, settings: Settings) -> dict:
 
 
 def _measure(quick: bool, settings: Settings, work: Path, embedder_cls) -> dict:
-    paragraphs, squad_questions = squad_paragraphs(60 if quick else 646)
-    folder = write_folder(work / "corpus", paragraphs)
+    paragraphs, squad_questions = squad_paragraphs(settings.shared_dir, 60 if quick else 646)
+    folder = write_folder(work / "corpus", paragraphs, settings.shared_dir)
     texts = corpus_chunks(folder, settings)
     embedder = embedder_cls(batch_size=settings.embed_batch, threads=settings.threads)
     result = {"machine": machine(), "quick": quick, "store": settings.chroma_host or "embedded",

@@ -22,6 +22,8 @@ def find_shared(repo: Path = REPO) -> Path:
     """The shared data folder (sample corpus, benchmarks): beside this checkout, else beside the local
     repository it was cloned from (a fresh clone in a temporary folder still finds it)."""
     candidates = [repo.parent / "shared"]
+    if candidates[0].is_dir():
+        return candidates[0]          # the usual case: no git call on start-up
     try:
         origin = subprocess.run(["git", "config", "--get", "remote.origin.url"], cwd=repo, capture_output=True,
                                 text=True, timeout=10).stdout.strip()
