@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 RAG    := $(VENV)/bin/rag
 # ../shared/corpus, or beside the repository this clone came from (rag.settings.find_shared); evaluated after install
-CORPUS ?= $(shell $(PY) -c 'from rag.settings import find_shared; print(find_shared() / "corpus")')
+CORPUS ?= $(shell $(PY) -c 'from core.settings import find_shared; print(find_shared() / "corpus")')
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False

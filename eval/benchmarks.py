@@ -10,7 +10,7 @@ from typing import Callable
 
 from eval import metrics
 from eval.gold import GoldItem
-from rag.errors import GoldFileError
+from core.errors import GoldFileError
 
 @dataclass
 class Bench:

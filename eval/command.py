@@ -7,8 +7,8 @@ from pathlib import Path
 from eval import gold as gold_sets
 from eval import report as reports
 from eval.runner import EvalReport, run
-from rag.errors import GoldFileError, RagError
-from rag.settings import Settings
+from core.errors import GoldFileError, RagError
+from core.settings import Settings
 
 THRESHOLDS = Path(__file__).with_name("thresholds.json")
 
@@ -16,7 +16,7 @@ THRESHOLDS = Path(__file__).with_name("thresholds.json")
 def _assistant(settings: Settings, index_dir: Path | None = None):
     from rag.assistant import Assistant
 
-    return Assistant(settings=settings.model_copy(update={"index_dir": index_dir}) if index_dir else settings)
+    return Assistant(settings=settings.replace(index_dir=index_dir) if index_dir else settings)
 
 
 def run_gold(gold_path: Path, docs_dir: Path, out_dir: Path, settings: Settings, progress=None,
@@ -28,7 +28,7 @@ def run_gold(gold_path: Path, docs_dir: Path, out_dir: Path, settings: Settings,
     if report.failed:
         raise GoldFileError(f"{docs_dir}: {len(report.failed)} corpus files failed to ingest: {report.failed[:3]}")
     result = with_judge(run(items, assistant, progress), reply, judge_repeats)
-    reports.write(result, out_dir, f"Eval: {Path(gold_path).name} ({assistant.settings.mode} mode)")
+    reports.write(result, out_dir, f"Eval: {Path(gold_path).name} ({assistant.mode_for(None)} mode)")
     return result
 
 
@@ -37,7 +37,7 @@ def run_benchmark(name: str, out_dir: Path, settings: Settings, limit: int | Non
     from eval import benchmarks
 
     home = bench_home(settings, name)
-    bench = benchmarks.prepare(name, home / "corpus", settings.shared_dir / "benchmarks", limit, seed)
+    bench = benchmarks.prepare(name, home / "corpus", settings.shared / "benchmarks", limit, seed)
     assistant = _assistant(settings, home / "index")
     reply = judge_reply(assistant, judge_repeats)
     assistant.ingest([bench.corpus])
@@ -52,11 +52,9 @@ def judge_reply(assistant, repeats: int):
     """The LLM judge's reply function, or None when no judging was asked for; LLM mode is required."""
     if repeats <= 0:
         return None
-    if not (assistant.settings.use_llm and assistant.llm_available):
+    if assistant.mode_for(None) != "llm":
         raise RagError("--judge needs LLM mode: set OPENAI_API_KEY or RAG_LLM_BASE_URL (and RAG_MODE auto or llm)")
-    from rag.llm import LLMAnswerer
-
-    return LLMAnswerer(assistant.settings, assistant.llm).reply
+    return assistant.answerer("llm").reply
 
 
 def with_judge(result: EvalReport, reply, repeats: int) -> EvalReport:
@@ -74,7 +72,7 @@ def bench_home(settings: Settings, name: str) -> Path:
     >>> str(bench_home(Settings(index_dir=Path("/data/.index")), "squad"))
     '/data/.index-bench/squad'
     """
-    index_dir = Path(settings.index_dir).absolute()
+    index_dir = Path(settings.store.index_dir).absolute()
     return index_dir.with_name(f"{index_dir.name}-bench") / name
 
 

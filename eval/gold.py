@@ -5,7 +5,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.errors import GoldFileError
+from core.errors import GoldFileError
 
 KINDS_UNANSWERABLE = "unanswerable"
 
@@ -32,7 +32,7 @@ def parse_item(data: object, where: str) -> GoldItem:
     ['Kharrazi']
     >>> parse_item({"id": "q2", "answers": []}, "gold.jsonl:2")
     Traceback (most recent call last):
-    rag.errors.GoldFileError: gold.jsonl:2: item has no "question"
+    core.errors.GoldFileError: gold.jsonl:2: item has no "question"
     """
     if not isinstance(data, dict):
         raise GoldFileError(f"{where}: expected a JSON object, got {type(data).__name__}")

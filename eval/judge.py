@@ -1,7 +1,7 @@
 """An optional LLM-judge correctness score (LLM mode only), reported beside the LLM-free metrics.
 
 The judge reads the question, the gold answers and the assistant's answer and replies CORRECT or
-INCORRECT. It runs through the same OpenAI-compatible client as the answers (`rag.llm`). Judges are
+INCORRECT. It runs through the same OpenAI-compatible client as the answers (`rag.answer.llm`). Judges are
 noisy, so the judging can be repeated; the mean and the run-to-run spread are both reported.
 """
 from __future__ import annotations

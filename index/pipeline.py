@@ -16,20 +16,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from core.errors import BadDocument, UnsupportedFile
+from core.records import Chunk, DocumentInfo, IngestReport
+from core.settings import IngestSettings
 from index.chunk import chunk_spans
 from index.clean import clean
+from index.dedupe import NearDuplicates, mean_vector
 from index.embed import Embedder
 from index.load import RawDocument, load, walk
 from index.meta import extract
 from index.store import Store
-from rag.errors import BadDocument, UnsupportedFile
-from rag.records import Chunk, DocumentInfo, IngestReport
-from rag.settings import Settings
-from rag.text import PATTERNS
 
 Progress = Callable[[int, int, str], None]
 WINDOW_CHUNKS = 256  # chunks embedded together across documents
-DUPLICATE_COSINE = 0.85  # document-vector similarity before names are compared
 
 
 @dataclass
@@ -61,7 +60,7 @@ def chunk_id(key: str, content_hash: str) -> str:
     return hashlib.sha256(f"{key}\x00{content_hash}".encode()).hexdigest()[:32]
 
 
-def prepare(raw: RawDocument, settings: Settings) -> Prepared:
+def prepare(raw: RawDocument, settings: IngestSettings) -> Prepared:
     """Clean, describe and chunk one loaded document (pure apart from langdetect)."""
     text = clean(raw.text)
     if not text.strip():
@@ -73,7 +72,7 @@ def prepare(raw: RawDocument, settings: Settings) -> Prepared:
     return Prepared(info, text, chunks, keys)
 
 
-def _chunks(raw: RawDocument, text: str, meta: dict, settings: Settings) -> tuple[list[str], list[Chunk]]:
+def _chunks(raw: RawDocument, text: str, meta: dict, settings: IngestSettings) -> tuple[list[str], list[Chunk]]:
     seen: dict[str, int] = {}
     keys, chunks = [], []
     for ordinal, (start, end) in enumerate(chunk_spans(text, settings.chunk_words, settings.chunk_overlap_sentences)):
@@ -85,34 +84,10 @@ def _chunks(raw: RawDocument, text: str, meta: dict, settings: Settings) -> tupl
     return keys, chunks
 
 
-def name_overlap(a: str, b: str) -> float:
-    """Jaccard overlap of the capitalised names two texts mention (a rewrite keeps them).
-
-    >>> name_overlap("Kamal Kharrazi met Hikmet Hajiyev.", "then Hikmet Hajiyev met Kamal Kharrazi.")
-    1.0
-    """
-    names_a, names_b = _names(a), _names(b)
-    return len(names_a & names_b) / len(names_a | names_b) if names_a | names_b else 0.0
-
-
-def _names(text: str) -> set[str]:
-    return {m.group() for m in PATTERNS["entity"].finditer(text) if len(m.group()) > 3}
-
-
-def mean_vector(vectors: list[list[float]]) -> list[float]:
-    """Normalised mean of unit vectors (a document's direction).
-
-    >>> mean_vector([[1.0, 0.0], [0.0, 1.0]])
-    [0.7071067811865475, 0.7071067811865475]
-    """
-    sums = [sum(column) for column in zip(*vectors)]
-    norm = sum(x * x for x in sums) ** 0.5 or 1.0
-    return [x / norm for x in sums]
-
-
 class Ingestor:
-    def __init__(self, settings: Settings, store: Store, embedder: Embedder):
+    def __init__(self, settings: IngestSettings, store: Store, embedder: Embedder):
         self.settings, self.store, self.embedder = settings, store, embedder
+        self.duplicates = NearDuplicates(store, settings.duplicate_threshold)
 
     def run(self, paths: list[str | Path], progress: Progress | None = None) -> IngestReport:
         began = time.perf_counter()
@@ -200,43 +175,14 @@ class Ingestor:
 
     def _describe(self, window: list[Prepared], report: IngestReport) -> tuple[list[DocumentInfo], list]:
         """Each document's record and direction, with the earlier document it rewrites (stored or in the window)."""
-        import numpy
-
         vectors = [mean_vector(p.vectors) for p in window]
-        similar = numpy.asarray(vectors) @ numpy.asarray(vectors).T    # one product, not n² Python loops
+        duplicates = self.duplicates.find([(p.info.source, p.text, v) for p, v in zip(window, vectors)])
         infos = []
-        for i, prepared in enumerate(window):
-            mates = [(window[j].info.source, float(similar[i, j]), window[j].text) for j in range(i)
-                     if similar[i, j] >= DUPLICATE_COSINE]
-            duplicate = self._duplicate_of(prepared.info.source, vectors[i], prepared.text, mates)
+        for prepared, duplicate in zip(window, duplicates):
             if duplicate:
                 report.duplicates.append((prepared.info.source, duplicate))
             infos.append(DocumentInfo(**{**prepared.info.to_dict(), "duplicate_of": duplicate}))
         return infos, vectors
-
-    def _duplicate_of(self, source: str, vector: list[float], text: str,
-                      mates: list[tuple[str, float, str]]) -> str:
-        """An earlier document this one rewrites: close in meaning and naming the same people and things.
-        `mates` are (source, similarity, text) of documents written in the same window, not yet stored."""
-        texts = {other: mate_text for other, _, mate_text in mates}
-        close = dict(self._closest_earlier(source, vector))
-        close.update((other, similarity) for other, similarity, _ in mates if other < source)
-        for other, similarity in sorted(close.items(), key=lambda pair: -pair[1])[:3]:
-            if similarity >= DUPLICATE_COSINE and name_overlap(
-                    text, texts.get(other) or self.store.document_text(other)) >= self.settings.duplicate_threshold:
-                return other
-        return ""
-
-    def _closest_earlier(self, source: str, vector: list[float], count: int = 3) -> list[tuple[str, float]]:
-        """The `count` stored documents named before `source` closest to `vector`. Later-named ones (present
-        when a file is re-ingested) must not hide them: the result is the one a clean build sees."""
-        asked = count
-        while True:
-            close = self.store.similar_documents(vector, asked)
-            earlier = [(other, similarity) for other, similarity in close if other < source]
-            if len(earlier) >= count or len(close) < asked or close[-1][1] < DUPLICATE_COSINE:
-                return earlier[:count]
-            asked *= 4
 
     def _remove_missing(self, roots: list[Path], files: list[Path], committed: dict[str, DocumentInfo],
                         report: IngestReport) -> None:

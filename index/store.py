@@ -13,15 +13,15 @@ from typing import Any, Iterable
 import chromadb
 from chromadb.config import Settings as ChromaSettings
 
-from rag.errors import StoreError
-from rag.records import Chunk, DocumentInfo, ScoredChunk
-from rag.settings import Settings
+from core.errors import StoreError
+from core.records import Chunk, DocumentInfo, Filters, ScoredChunk
+from core.settings import StoreSettings
 
 PAGE = 2000
 DOC_FIELDS = ("title", "date", "author", "url", "language", "duplicate_of")
 
 
-def make_client(settings: Settings):
+def make_client(settings: StoreSettings):
     """Embedded PersistentClient in index_dir, or HttpClient when RAG_CHROMA_HOST is set."""
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     try:
@@ -42,6 +42,22 @@ def date_number(iso: str) -> int:
     (20230525, 0)
     """
     return int(iso.replace("-", "")[:8]) if iso else 0
+
+
+def where(filters: Filters) -> dict | None:
+    """The Chroma metadata filter of `filters` (None when nothing is filtered).
+
+    >>> where(Filters(("/a.txt",), since="2024-01-01"))
+    {'$and': [{'source': {'$in': ['/a.txt']}}, {'date_num': {'$gte': 20240101}}]}
+    """
+    clauses = []
+    if filters.sources:
+        clauses.append({"source": {"$in": list(filters.sources)}})
+    if filters.since:
+        clauses.append({"date_num": {"$gte": date_number(filters.since)}})
+    if filters.until:
+        clauses.append({"date_num": {"$lte": date_number(filters.until)}})
+    return None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
 def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
@@ -68,7 +84,7 @@ def doc_from(meta: dict[str, Any]) -> DocumentInfo:
 
 
 class Store:
-    def __init__(self, settings: Settings, client=None):
+    def __init__(self, settings: StoreSettings, client=None):
         self.client = client or make_client(settings)
         name = settings.collection
         self.chunks = self.client.get_or_create_collection(name, embedding_function=None,
@@ -121,14 +137,19 @@ class Store:
         return out
 
     def count(self) -> int:
+        """Stored chunks, committed or not."""
         return self.chunks.count()
 
-    def query(self, vector: list[float], n: int, where: dict | None = None) -> list[tuple[ScoredChunk, list]]:
+    def document_count(self) -> int:
+        """Committed documents."""
+        return self.docs.count()
+
+    def query(self, vector: list[float], n: int, filters: Filters = Filters()) -> list[tuple[ScoredChunk, list]]:
         """Nearest chunks with cosine similarity and their vectors."""
         n = min(n, self.count())
         if n <= 0:
             return []
-        got = self.chunks.query(query_embeddings=[vector], n_results=n, where=where or None,
+        got = self.chunks.query(query_embeddings=[vector], n_results=n, where=where(filters),
                                 include=["metadatas", "documents", "distances", "embeddings"])
         rows = zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0],
                    got["embeddings"][0])

@@ -4,7 +4,7 @@
 """
 from __future__ import annotations
 
-__all__ = ["Assistant", "Answer", "Citation", "IngestReport", "DocumentInfo", "Settings"]
+__all__ = ["Assistant", "Answer", "Citation", "IngestReport", "DocumentInfo", "Settings", "Delta"]
 
 
 def __getattr__(name: str):
@@ -13,9 +13,9 @@ def __getattr__(name: str):
         from rag.assistant import Assistant
         return Assistant
     if name == "Settings":
-        from rag.settings import Settings
+        from core.settings import Settings
         return Settings
-    if name in {"Answer", "Citation", "IngestReport", "DocumentInfo"}:
-        from rag import records
+    if name in {"Answer", "Citation", "IngestReport", "DocumentInfo", "Delta"}:
+        from core import records
         return getattr(records, name)
     raise AttributeError(name)

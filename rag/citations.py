@@ -1,10 +1,23 @@
-"""Citation markers in generated answers: parse, validate, renumber, flag unsupported sentences."""
+"""Citation markers: the one grammar ("[1]", "[1, 3]", "[1][2]") and its parser; validate, renumber,
+flag unsupported sentences. The UI links markers with `groups` from here."""
 from __future__ import annotations
 
 import re
 
+from text.sentences import split_sentences
+
 GROUP_RE = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
-SENTENCE_END_RE = re.compile(r"(?:(?<=[.!?])|(?<=[.!?]\]))\s+(?=[A-Z0-9\"“(])|(?<=\])\s+(?=[A-Z\"“(])")
+LEADING_GROUPS_RE = re.compile(r"^(?:\s*\[\d+(?:\s*,\s*\d+)*\])+")
+AFTER_MARKER_RE = re.compile(r"(?<=\])\s+(?=[A-Z\"“(])")  # "A [1] B [2]": a marker also ends a sentence
+
+
+def groups(text: str) -> list[tuple[int, int, list[int]]]:
+    """Each marker group in a text: (start, end, the passage numbers it cites).
+
+    >>> groups("Baku [1, 3] and Tehran [2][4].")
+    [(5, 11, [1, 3]), (23, 26, [2]), (26, 29, [4])]
+    """
+    return [(m.start(), m.end(), [int(n) for n in m.group(1).split(",")]) for m in GROUP_RE.finditer(text)]
 
 
 def markers(text: str) -> list[int]:
@@ -58,8 +71,18 @@ def sentences(text: str) -> list[str]:
     ['Baku did it [1].', 'Tehran objected.', 'Done [2]']
     >>> sentences("Baku did it. [1] Tehran objected.")
     ['Baku did it. [1]', 'Tehran objected.']
+    >>> sentences("Baku did it [1] Tehran objected [2]")
+    ['Baku did it [1]', 'Tehran objected [2]']
     """
-    return [s.strip() for s in SENTENCE_END_RE.split(text.strip()) if s.strip()]
+    out: list[str] = []
+    for start, end in split_sentences(text):
+        piece = text[start:end]
+        lead = LEADING_GROUPS_RE.match(piece)
+        if lead and out:
+            out[-1] = f"{out[-1]} {lead.group().strip()}"
+            piece = piece[lead.end():]
+        out += [p.strip() for p in AFTER_MARKER_RE.split(piece) if p.strip()]
+    return out
 
 
 def unsupported(text: str) -> list[str]:

@@ -3,35 +3,13 @@ from __future__ import annotations
 
 import re
 
-from rag.text import PATTERNS, PRONOUNS, STOPWORDS
+from core.records import Message
+from rag.citations import GROUP_RE
+from text.entities import entities
+from text.sentences import split_sentences
+from text.terms import PRONOUNS, STOPWORDS
 
-Message = dict  # {"role": "user" | "assistant", "content": str}
 TURN_CHARS = 2000  # of an earlier turn that is read (a question is capped at as many)
-
-
-def entities(text: str) -> list[str]:
-    """Names, numbers and dates mentioned in a text, in order, without repeats.
-
-    >>> entities("Who offered Aqil Aslanov $200,000 in January?")
-    ['Aqil Aslanov', '$200,000', 'January']
-    """
-    found: list[str] = []
-    spans = sorted([m.span() for kind in ("money", "date") for m in PATTERNS[kind].finditer(text)] +
-                   [m.span() for m in PATTERNS["entity"].finditer(text)])
-    taken = -1
-    for a, b in spans:
-        piece = _drop_leading_stopwords(text[a:b].strip(" ,.;:?"))
-        if a >= taken and piece and piece.lower() not in STOPWORDS and piece not in found:
-            found.append(piece)
-            taken = b
-    return found
-
-
-def _drop_leading_stopwords(piece: str) -> str:
-    words = piece.split()
-    while words and words[0].lower() in STOPWORDS:
-        words.pop(0)
-    return " ".join(words)
 
 
 def needs_context(question: str) -> bool:
@@ -73,5 +51,11 @@ def last_turn(history: list[Message], role: str) -> str:
 
 
 def _first_sentence(text: str) -> str:
-    text = re.sub(r"\[\d+\]", "", text)
-    return re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]
+    """The first sentence of an answer, without its citation markers.
+
+    >>> _first_sentence("Aqil Aslanov [1]. He was arrested [2].")
+    'Aqil Aslanov.'
+    """
+    text = GROUP_RE.sub("", text).replace(" .", ".")
+    spans = split_sentences(text)
+    return text[spans[0][0]:spans[0][1]] if spans else ""

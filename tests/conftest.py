@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.settings import find_shared
+from core.settings import find_shared
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from rag.assistant import Assistant
-from rag.settings import Settings
+from core.settings import Settings
 from ui import uploads
 from uihelpers import login, multipart, opener, response, running_ui, status
 

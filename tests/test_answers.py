@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.errors import BadQuestion
-from rag.text import word_count
+from core.errors import BadQuestion
+from text.terms import word_count
 
 JPOST = ("000_fa8bb00622d1fd93.txt", "001_8aa7530ea92fc152.txt")
 KAYHAN = ("002_07a9a01349c831e9.txt",)
@@ -113,4 +113,4 @@ def test_empty_question_is_a_clear_error(sample):
 def test_stream_yields_pieces_then_the_answer(sample):
     pieces = list(sample.stream("Where did Tehran open its first consulate in October 2022?"))
     *text, final = pieces
-    assert len(text) > 3 and "".join(text) == final.text
+    assert len(text) > 3 and "".join(p.text for p in text) == final.text

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.errors import BadQuestion
+from core.errors import BadQuestion
 from test_llm import QUESTION, check_quotes
 
 RAG = Path(sys.executable).parent / "rag"
@@ -52,7 +52,7 @@ def test_python_api_answers_or_says_what_is_wrong(sample, question, expected):
         return
     check_outcome(sample.ask(question), expected, sample)
     *pieces, streamed = sample.stream(question)
-    assert "".join(pieces).strip() == streamed.text and streamed.text == sample.ask(question).text
+    assert "".join(p.text for p in pieces).strip() == streamed.text and streamed.text == sample.ask(question).text
 
 
 def test_python_api_question_with_a_lone_surrogate(sample):
@@ -75,7 +75,7 @@ def cli_runs(sample):
     questions = {name: question for name, (question, _) in CASES.items()} | {
         "invalid utf-8": SURROGATE.encode("utf-8", "surrogateescape")}
     runs = {name: subprocess.Popen([str(RAG).encode(), b"ask", q.encode() if isinstance(q, str) else q,
-                                    b"--json", b"--index-dir", str(sample.settings.index_dir).encode()],
+                                    b"--json", b"--index-dir", str(sample.settings.store.index_dir).encode()],
                                    env=env | {"HF_HUB_OFFLINE": "1"}, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE) for name, q in questions.items()}
     return {name: (run, *(part.decode() for part in run.communicate(timeout=600))) for name, run in runs.items()}

@@ -63,7 +63,7 @@ def test_server_store_answers_like_the_embedded_store(chroma_server, tmp_path, e
 
 
 def test_unreachable_server_is_a_clear_error(tmp_path):
-    from rag.errors import StoreError
+    from core.errors import StoreError
 
     with pytest.raises(StoreError, match="127.0.0.1:9"):
         Assistant(tmp_path, chroma_host="127.0.0.1", chroma_port=9)

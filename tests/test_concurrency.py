@@ -82,7 +82,7 @@ def ask_ui(client, question: str) -> tuple[str, str, str]:
 
 def test_twenty_questions_at_once_through_the_ui(sample, questions):
     asked = [q for q, _ in questions]
-    with running_ui(sample.settings.index_dir, RAG_UI_CONCURRENCY=str(THREADS)) as url:
+    with running_ui(sample.settings.store.index_dir, RAG_UI_CONCURRENCY=str(THREADS)) as url:
         solo = session(url)
         alone = {q: ask_ui(solo, q) for q in asked}                    # one at a time
         with ThreadPoolExecutor(THREADS) as pool:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from eval import command, gold, load, run
-from rag.errors import GoldFileError
+from core.errors import GoldFileError
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_GOLD = REPO / "eval" / "gold" / "sample.jsonl"

@@ -11,7 +11,7 @@ from conftest import REPO
 from eval import command
 from fake_openai import FakeOpenAI
 from rag import Assistant
-from rag.errors import RagError
+from core.errors import RagError
 
 GOLD_LINES = [
     {"id": "j1", "question": "How much money was Aslanov offered to carry out the hit?", "answers": ["$200,000"],

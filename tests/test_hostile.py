@@ -14,7 +14,7 @@ from markdown_it import MarkdownIt
 
 from fake_openai import FakeOpenAI
 from rag import Assistant
-from rag.llm import SYSTEM
+from rag.answer.llm import SYSTEM
 from test_llm import check_quotes
 from ui import render
 
@@ -159,7 +159,7 @@ def test_echoed_payloads_stay_text_while_streaming_and_after(obeying, server):
     assert answer.mode == "llm" and "<script>" in answer.text
     check_citations(obeying, answer)
     for n in range(1, len(pieces) + 1):
-        check_inert(render.streaming_markdown("".join(pieces[:n]), 1))
+        check_inert(render.streaming_markdown("".join(p.text for p in pieces[:n]), 1))
     check_inert(render.answer_markdown(answer, 1))
     texts = {source: obeying.document_text(source) for source in render.cited_sources(answer)}
     check_inert(render.sources_section(answer, texts, 1))

@@ -148,7 +148,7 @@ def test_missing_model_package_names_the_package(monkeypatch):
     import builtins
 
     from index import embed
-    from rag.errors import ModelMissing
+    from core.errors import ModelMissing
 
     real_import = builtins.__import__
 

@@ -6,6 +6,8 @@ import time
 
 import pytest
 
+from core.records import Delta
+
 from fake_openai import FakeOpenAI
 from rag import Assistant
 
@@ -53,8 +55,8 @@ def test_marker_to_a_missing_passage_is_removed_and_sentence_flagged(server, llm
 def test_stream_yields_pieces_then_answer(server, llm_assistant):
     pieces = list(llm_assistant.stream(QUESTION))
     *text, final = pieces
-    assert len(text) > 3 and all(isinstance(p, str) for p in text)
-    assert final.mode == "llm" and "".join(text).strip() == final.text
+    assert len(text) > 3 and all(isinstance(p, Delta) for p in text)
+    assert final.mode == "llm" and "".join(p.text for p in text).strip() == final.text
 
 
 def test_rate_limit_then_success_retries(server, llm_assistant):

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from core.records import Delta
+
 from fake_openai import FakeOpenAI
 from rag import Assistant
 from test_llm import QUESTION, check_quotes
@@ -101,9 +103,9 @@ def test_failure_gives_the_offline_answer_with_a_notice(behaviour, server, faili
 def test_reply_cut_mid_stream_is_replaced_by_the_offline_answer(server, failing, offline):
     server.script = ["truncate"]
     *pieces, answer = failing.stream(QUESTION)
-    assert pieces and all(isinstance(p, str) for p in pieces)                # partial text did stream in
+    assert pieces and all(isinstance(p, Delta) for p in pieces)                # partial text did stream in
     assert_is_the_offline_answer(answer, offline, "the reply stream ended before it was complete")
-    assert "".join(pieces).strip() not in answer.text and len(server.requests) == 1
+    assert "".join(p.text for p in pieces).strip() not in answer.text and len(server.requests) == 1
 
 
 def test_failed_rewrite_of_a_follow_up_makes_no_second_request(server, failing, sample):
@@ -127,7 +129,7 @@ def rag_ask(server_url: str, index_dir: Path, *options: str) -> subprocess.Popen
 def test_cli_shows_the_offline_answer_without_traceback_or_key(sample, offline):
     with FakeOpenAI() as errors, FakeOpenAI() as cut:
         errors.script, cut.script = ["500"], ["truncate"]
-        runs = [rag_ask(errors.url, sample.settings.index_dir, "--json"), rag_ask(cut.url, sample.settings.index_dir)]
+        runs = [rag_ask(errors.url, sample.settings.store.index_dir, "--json"), rag_ask(cut.url, sample.settings.store.index_dir)]
         (as_json, json_err), (plain, plain_err) = [run.communicate(timeout=600) for run in runs]
     assert [run.returncode for run in runs] == [0, 0], json_err + plain_err
     assert (len(errors.requests), len(cut.requests)) == (1 + RETRIES, 1)

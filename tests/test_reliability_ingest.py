@@ -390,8 +390,8 @@ import json, sys
 sys.path.insert(0, sys.argv[2])
 from test_reliability_ingest import snapshot
 from index.store import Store
-from rag.settings import Settings
-print(json.dumps(snapshot(Store(Settings(index_dir=sys.argv[1])))))
+from core.settings import Settings
+print(json.dumps(snapshot(Store(Settings(index_dir=sys.argv[1]).store))))
 """
 
 

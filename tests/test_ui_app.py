@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from rag.errors import RagError
-from rag.settings import Settings
+from core.records import Delta
+
+from core.errors import RagError
+from core.settings import Settings
 from ui import uploads
 
 gr = pytest.importorskip("gradio")
@@ -74,8 +76,12 @@ class Failing:
         self.error = error
 
     def stream(self, *args, **kwargs):
-        yield "partial "
+        yield Delta("partial ")
         raise self.error
+
+    @staticmethod
+    def supported_types():
+        return [".txt"]
 
     def documents(self):
         raise self.error
@@ -135,7 +141,7 @@ def test_upload_never_writes_outside_the_uploads_folder(tmp_path):
     inbox.mkdir()
     (inbox / "link.txt").write_text("new")
     (inbox / "..evil .md").write_text("x")
-    result = uploads.store([inbox / "link.txt", inbox / "..evil .md"], folder, 1.0)
+    result = uploads.store([inbox / "link.txt", inbox / "..evil .md"], folder, 1.0, [".txt", ".md"])
     assert outside.read_text() == "keep me"
     assert sorted(Path(p).name for p in result.stored) == ["evil .md", "link.txt"]
     assert all(Path(p).parent == folder for p in result.stored)

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from rag.records import Answer, Citation, DocumentInfo, IngestReport
+from core.records import Answer, Citation, DocumentInfo, IngestReport
 from ui import render
 
 DOC = ("Intro line.\nAuthorities arrested two men near a Jewish center. "

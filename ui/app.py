@@ -16,14 +16,15 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
 
-from rag.errors import RagError  # noqa: E402
-from rag.settings import Settings  # noqa: E402
+from core import errors  # noqa: E402
+from core.errors import RagError  # noqa: E402
+from core.records import Answer, Delta  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from ui import forms, render, uploads  # noqa: E402
 
 log = logging.getLogger("ui")
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 MAX_PASSAGES = 20
-SUPPORTED_HINT = ".txt, .md, .html, .pdf, .docx"
 
 CSS = """
 #sources { max-height: 78vh; overflow-y: auto; padding-right: 4px; }
@@ -82,10 +83,10 @@ class Conversation:
 
 def user_message(error: BaseException) -> str:
     """The short text a person sees for an error; anything unexpected is logged with its traceback."""
-    if isinstance(error, RagError):
-        return str(error)
-    log.error("unexpected error in the UI", exc_info=error)
-    return f"something went wrong ({type(error).__name__}); the details are in the server log"
+    if not isinstance(error, RagError):
+        log.error("unexpected error in the UI", exc_info=error)
+        return f"something went wrong ({type(error).__name__}); the details are in the server log"
+    return errors.user_message(error)
 
 
 class Handlers:
@@ -93,7 +94,8 @@ class Handlers:
 
     def __init__(self, assistant, settings: Settings):
         self.assistant, self.settings = assistant, settings
-        self.uploads = uploads.uploads_dir(settings.index_dir)
+        self.uploads = uploads.uploads_dir(settings.store.index_dir)
+        self.supported = assistant.supported_types()
 
     # --- chat
     def ask(self, question: str, conversation: Conversation, mode: str, top_k, sources, since, until):
@@ -107,15 +109,15 @@ class Handlers:
         text, answer = "", None
         try:
             first, last = forms.date_range(since, until)
-            for piece in self.assistant.stream(question, history=conversation.history, sources=sources or None,
+            for event in self.assistant.stream(question, history=conversation.history, sources=sources or None,
                                                since=first, until=last, mode=mode or None,
-                                               top_k=forms.passages(top_k, self.settings.top_k)):
-                if isinstance(piece, str):
-                    text += piece
+                                               top_k=forms.passages(top_k, self.settings.retrieval.top_k)):
+                if isinstance(event, Delta):
+                    text += event.text
                     yield gr.skip(), shown + [_said("assistant", render.streaming_markdown(text, turn))], \
                         gr.skip(), gr.skip()
-                else:
-                    answer = piece
+                elif isinstance(event, Answer):
+                    answer = event
             if answer is None:
                 raise RuntimeError("the assistant returned no answer")
             section = render.sources_section(answer, self._texts(answer), turn)
@@ -157,7 +159,7 @@ class Handlers:
         """Copy the uploads into the index folder, index them with progress, report each file."""
         paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in (files or [])]
         try:
-            accepted = uploads.store(paths, self.uploads, self.settings.ui_upload_mb)
+            accepted = uploads.store(paths, self.uploads, self.settings.ui.upload_mb, self.supported)
             report = None
             if accepted.stored:
                 progress(0.0, desc="indexing")
@@ -189,13 +191,19 @@ def _said(role: str, content: str) -> dict:
     return {"role": role, "content": content}
 
 
-def _mode_choice(assistant, settings: Settings) -> gr.Radio:
-    if assistant.llm_available:
-        return gr.Radio([("offline (quotes the passages)", "offline"), ("LLM (written answer)", "llm")],
-                        value="llm" if settings.mode != "offline" else "offline", label="Answer mode",
-                        elem_id="mode")
-    return gr.Radio([("offline (quotes the passages)", "offline")], value="offline", label="Answer mode",
-                    info="LLM answers need OPENAI_API_KEY or RAG_LLM_BASE_URL", interactive=False, elem_id="mode")
+MODE_LABELS = {"offline": "offline (quotes the passages)", "llm": "LLM (written answer)"}
+
+
+def _mode_choice(assistant) -> gr.Radio:
+    """The answer modes this assistant can use (from the registry of `rag.answer`), the configured one chosen."""
+    from rag.answer import ANSWERERS
+
+    usable = [m for m, cls in ANSWERERS.items() if assistant.llm_available or not cls.needs_llm]
+    choices = [(MODE_LABELS.get(m, m), m) for m in usable]
+    if len(usable) > 1:
+        return gr.Radio(choices, value=assistant.mode_for(None), label="Answer mode", elem_id="mode")
+    return gr.Radio(choices, value=usable[0], label="Answer mode", interactive=False, elem_id="mode",
+                    info="LLM answers need OPENAI_API_KEY or RAG_LLM_BASE_URL")
 
 
 def _documents(assistant) -> list:
@@ -228,8 +236,9 @@ def build_app(assistant, settings: Settings) -> gr.Blocks:
                                               autofocus=True)
                         new_chat = gr.Button("New conversation", size="sm", elem_id="new-chat")
                         with gr.Accordion("Settings", open=False, elem_id="chat-settings"):
-                            mode = _mode_choice(assistant, settings)
-                            top_k = gr.Slider(1, max(MAX_PASSAGES, settings.top_k), value=settings.top_k, step=1,
+                            mode = _mode_choice(assistant)
+                            top_k = gr.Slider(1, max(MAX_PASSAGES, settings.retrieval.top_k),
+                                              value=settings.retrieval.top_k, step=1,
                                               label="Number of passages", elem_id="top-k")
                             # The document lists start empty; demo.load fills them for each session: gradio puts
                             # an input's choices in the API summary of the login page, naming the documents to all.
@@ -244,7 +253,8 @@ def build_app(assistant, settings: Settings) -> gr.Blocks:
             with gr.Tab("Documents", id="documents-tab"):
                 table = gr.HTML(render.documents_table(documents), elem_id="documents", js_on_load=None)
                 upload = gr.File(file_count="multiple", elem_id="upload",
-                                 label=f"Add documents ({SUPPORTED_HINT}; up to {settings.ui_upload_mb:g} MB each)")
+                                 label=f"Add documents ({', '.join(handlers.supported)}; "
+                                       f"up to {settings.ui.upload_mb:g} MB each)")
                 ingest_result = gr.HTML("", elem_id="ingest-result", js_on_load=None)
                 with gr.Row():
                     remove_choice = gr.Dropdown([], value=None, label="Document to remove",
@@ -268,7 +278,7 @@ def build_app(assistant, settings: Settings) -> gr.Blocks:
 
 def credentials(settings: Settings) -> tuple[str, str] | None:
     """Basic-auth (user, password) when both are set; a half-set pair is an error, not an open UI."""
-    user, password = settings.ui_user, settings.ui_password.get_secret_value()
+    user, password = settings.ui.user, settings.ui.password.get_secret_value()
     if bool(user) != bool(password):
         raise RagError("set both RAG_UI_USER and RAG_UI_PASSWORD for a password-protected UI, or neither")
     return (user, password) if user else None
@@ -278,7 +288,7 @@ def _warm_up(assistant) -> float:
     """Answer a throwaway question before serving, so the first real one does not wait for the model; seconds."""
     began = time.perf_counter()
     try:
-        for _ in assistant.stream("warm up", mode="offline"):
+        for _ in assistant.stream("warm up", mode="offline"):  # loads the encoder and the snapshot
             pass
     except Exception:  # noqa: BLE001 - an empty index and the like only matter for real questions
         pass
@@ -286,20 +296,20 @@ def _warm_up(assistant) -> float:
 
 
 def serve(settings: Settings, assistant=None) -> None:
-    """Start the UI on settings.ui_host:ui_port and block until interrupted."""
+    """Start the UI on settings.ui.host:ui_port and block until interrupted."""
     auth = credentials(settings)
     if assistant is None:
         from rag.assistant import Assistant
 
         assistant = Assistant(settings=settings)
-    if settings.ui_host not in LOOPBACK and not auth:
-        print(f"warning: the UI on {settings.ui_host} is reachable from the network without a password; "
+    if settings.ui.host not in LOOPBACK and not auth:
+        print(f"warning: the UI on {settings.ui.host} is reachable from the network without a password; "
               "set RAG_UI_USER and RAG_UI_PASSWORD", file=sys.stderr)
     print("loading the embedding model and the index…", flush=True)
     warm = _warm_up(assistant)
-    demo = build_app(assistant, settings).queue(default_concurrency_limit=max(1, settings.ui_concurrency))
-    _, url, _ = demo.launch(server_name=settings.ui_host, server_port=settings.ui_port, auth=auth,
-                            max_file_size=int(settings.ui_upload_mb * 1_000_000), prevent_thread_lock=True,
+    demo = build_app(assistant, settings).queue(default_concurrency_limit=max(1, settings.ui.concurrency))
+    _, url, _ = demo.launch(server_name=settings.ui.host, server_port=settings.ui.port, auth=auth,
+                            max_file_size=int(settings.ui.upload_mb * 1_000_000), prevent_thread_lock=True,
                             quiet=True, show_error=False, ssr_mode=False, theme=_theme(), css=CSS, js=JS)
     print(f"docqa UI running at {url} (ready after {warm:.1f} s{'; basic auth on' if auth else ''}; "
           "Ctrl+C to stop)", flush=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime
 import re
 
-from rag.errors import RagError
+from core.errors import RagError
 
 
 class BadSetting(RagError):

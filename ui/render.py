@@ -16,12 +16,12 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from rag.records import Answer, Citation, DocumentInfo, IngestReport
+from core.records import Answer, Citation, DocumentInfo, IngestReport
+from rag.citations import groups
 
 CONTEXT_CHARS = 300
 REFUSAL_PREFIX = "Not in the documents:"
 CLOSEST_SHOWN = 3
-MARKER = re.compile(r"\[(\d{1,3})\]")
 _MD_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 # Punctuation with a markdown meaning (links, emphasis, code, headings, lists, tables, math, autolinks
 # through ':' '@' '.'); backslash-escaped. Plain punctuation such as , ; ? stays readable.
@@ -66,19 +66,26 @@ def citation_link(turn: int, n: int) -> str:
 
 
 def link_markers(text: str, turn: int, count: int | None = None) -> str:
-    """Escape `text` and turn each [n] marker (1 <= n <= count) into a link to its source card.
+    """Escape `text` and link each cited number of every marker group ("[1]", "[1, 2]", "[1][2]",
+    the grammar of `rag.citations`) to its source card when 1 <= n <= count.
 
     `count=None` links every marker (used while an answer streams in, before its citations are known).
 
     >>> link_markers("It cost $5 [1]. See [7].", turn=1, count=1)
     'It cost \\\\$5 [\\\\[1\\\\]](#src-1-1)\\\\. See \\\\[7\\\\]\\\\.'
+    >>> link_markers("Both [1, 2].", turn=3, count=2)
+    'Both \\\\[[1](#src-3-1), [2](#src-3-2)\\\\]\\\\.'
     """
     pieces, last = [], 0
-    for match in MARKER.finditer(text):
-        n = int(match.group(1))
-        if 1 <= n and (count is None or n <= count):
-            pieces += [escape_markdown(text[last:match.start()]), citation_link(turn, n)]
-            last = match.end()
+    for start, end, numbers in groups(text):
+        linked = [1 <= n and (count is None or n <= count) for n in numbers]
+        if not any(linked):
+            continue
+        pieces.append(escape_markdown(text[last:start]))
+        pieces.append(citation_link(turn, numbers[0]) if len(numbers) == 1 else
+                      "\\[" + ", ".join(f"[{n}](#{card_id(turn, n)})" if ok else str(n)
+                                        for n, ok in zip(numbers, linked)) + "\\]")
+        last = end
     pieces.append(escape_markdown(text[last:]))
     return "".join(pieces)
 
@@ -95,7 +102,7 @@ def streaming_markdown(text: str, turn: int) -> str:
 def answer_markdown(answer: Answer, turn: int) -> str:
     """The chat markdown of a finished answer: linked markers, a source line, a visible refusal.
 
-    >>> from rag.records import Answer, Citation
+    >>> from core.records import Answer, Citation
     >>> c = Citation("/d/a.txt", "A title", "quote", 0, 5, 0.9)
     >>> print(answer_markdown(Answer("It was $200,000 [1].", [c], False, "q", "q"), turn=1))
     It was \\$200,000 [\\[1\\]](#src-1-1)\\.
@@ -179,7 +186,7 @@ def _paragraphs(text: str) -> str:
 def highlighted_passage(text: str, citation: Citation, width: int = CONTEXT_CHARS) -> str:
     """The quote in <mark> inside its surrounding text, all escaped.
 
-    >>> from rag.records import Citation
+    >>> from core.records import Citation
     >>> doc = "Before. It cost <b>$5</b>. After."
     >>> highlighted_passage(doc, Citation("/d/a.txt", "t", "It cost <b>$5</b>.", 8, 26, 1.0))
     '<p class="passage">Before. <mark>It cost &lt;b&gt;$5&lt;/b&gt;.</mark> After.</p>'
@@ -194,7 +201,7 @@ def highlighted_passage(text: str, citation: Citation, width: int = CONTEXT_CHAR
 def source_card(citation: Citation, text: str, element_id: str, label: str) -> str:
     """One source card: number, title, date, file name and the highlighted passage.
 
-    >>> from rag.records import Citation
+    >>> from core.records import Citation
     >>> c = Citation("/d/<x>.txt", "<script>alert(1)</script>", "q", 0, 1, 0.5, date="2025-02-03")
     >>> card = source_card(c, "q", "src-1-1", "[1]")
     >>> "<script>" in card, "&lt;script&gt;" in card, "2025-02-03" in card, "&lt;x&gt;.txt" in card
@@ -214,7 +221,7 @@ def sources_section(answer: Answer, texts: Mapping[str, str], turn: int) -> str:
 
     `texts` maps each cited source to its cleaned document text.
 
-    >>> from rag.records import Answer
+    >>> from core.records import Answer
     >>> sources_section(Answer("No.", [], True, "Who?", "Who?"), {}, 1)
     '<section class="sources-turn refused" data-turn="1"><h4>Who?</h4><p class="no-sources">No passage answers this question.</p></section>'
     """
@@ -234,7 +241,7 @@ def sources_section(answer: Answer, texts: Mapping[str, str], turn: int) -> str:
 def cited_sources(answer: Answer) -> list[str]:
     """The document sources whose text the sources section needs.
 
-    >>> from rag.records import Answer, Citation
+    >>> from core.records import Answer, Citation
     >>> c = Citation("/d/a.txt", "", "q", 0, 1, 1.0)
     >>> cited_sources(Answer("x [1] [2]", [c, c], False, "q", "q"))
     ['/d/a.txt']
@@ -267,7 +274,7 @@ DOCUMENT_COLUMNS = ("file", "title", "date", "author", "language", "chunks", "du
 def document_rows(documents: Iterable[DocumentInfo]) -> list[list[str]]:
     """Plain-text table rows of the indexed documents (see DOCUMENT_COLUMNS).
 
-    >>> from rag.records import DocumentInfo
+    >>> from core.records import DocumentInfo
     >>> document_rows([DocumentInfo("/d/b.txt", "h", "Title", "2025-01-02", chunks=3, duplicate_of="/d/a.txt")])
     [['b.txt', 'Title', '2025-01-02', '', '', '3', 'a.txt']]
     """
@@ -278,7 +285,7 @@ def document_rows(documents: Iterable[DocumentInfo]) -> list[list[str]]:
 def documents_table(documents: Iterable[DocumentInfo]) -> str:
     """The documents as an escaped HTML table.
 
-    >>> from rag.records import DocumentInfo
+    >>> from core.records import DocumentInfo
     >>> "&lt;i&gt;" in documents_table([DocumentInfo("/d/a.txt", "h", "<i>x</i>")])
     True
     >>> documents_table([])
@@ -297,7 +304,7 @@ def documents_table(documents: Iterable[DocumentInfo]) -> str:
 def document_choices(documents: Iterable[DocumentInfo]) -> list[tuple[str, str]]:
     """(label, source) pairs for dropdowns: the file name, with the title when there is one.
 
-    >>> from rag.records import DocumentInfo
+    >>> from core.records import DocumentInfo
     >>> document_choices([DocumentInfo("/d/a.txt", "h", "A title")])
     [('a.txt — A title', '/d/a.txt')]
     """
@@ -310,7 +317,7 @@ def ingest_summary(report: IngestReport | None, refused: list[tuple[str, str]],
 
     `refused` holds files turned away before indexing; `names` maps stored paths to uploaded names.
 
-    >>> from rag.records import IngestReport
+    >>> from core.records import IngestReport
     >>> r = IngestReport(added=["/u/a.txt"], failed=[("/u/b.pdf", "empty <file>")])
     >>> html_out = ingest_summary(r, [("c.exe", "unsupported file type")])
     >>> "a.txt" in html_out, "empty &lt;file&gt;" in html_out, "c.exe" in html_out

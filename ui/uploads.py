@@ -1,6 +1,7 @@
 """Uploaded files: safe names, type and size checks, copies into the index's uploads folder.
 
-No gradio here: the app hands over the temporary paths the browser upload produced.
+No gradio and no index here: the app hands over the temporary paths the browser upload produced
+and the file types the assistant reads (`Assistant.supported_types()`).
 """
 from __future__ import annotations
 
@@ -11,8 +12,6 @@ import tempfile
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from index.load import SUPPORTED
 
 MAX_NAME_CHARS = 120
 
@@ -51,19 +50,19 @@ def safe_name(name: str) -> str:
     return base
 
 
-def refusal(name: str, size: int, max_mb: float) -> str:
+def refusal(name: str, size: int, max_mb: float, supported: list[str]) -> str:
     """Why an upload is turned away before indexing, or "" when it is acceptable.
 
-    >>> refusal("a.exe", 10, 20.0)
-    "unsupported file type '.exe'; supported: .docx, .htm, .html, .markdown, .md, .pdf, .txt"
-    >>> refusal("a.txt", 30_000_000, 20.0)
+    >>> refusal("a.exe", 10, 20.0, [".txt", ".pdf"])
+    "unsupported file type '.exe'; supported: .pdf, .txt"
+    >>> refusal("a.txt", 30_000_000, 20.0, [".txt"])
     'file is 30.0 MB, over the 20 MB upload limit'
-    >>> refusal("a.TXT", 10, 20.0)
+    >>> refusal("a.TXT", 10, 20.0, [".txt"])
     ''
     """
     suffix = Path(name).suffix.lower()
-    if suffix not in SUPPORTED:
-        return f"unsupported file type {suffix or '(no extension)'!r}; supported: {', '.join(sorted(SUPPORTED))}"
+    if suffix not in supported:
+        return f"unsupported file type {suffix or '(no extension)'!r}; supported: {', '.join(sorted(supported))}"
     if size > max_mb * 1e6:
         return f"file is {size / 1e6:.1f} MB, over the {max_mb:g} MB upload limit"
     return ""
@@ -78,14 +77,14 @@ def inside(folder: Path, path: Path) -> bool:
     return path.parent == folder and path.name not in {"", ".", ".."}
 
 
-def store(paths: list[str | Path], folder: Path, max_mb: float) -> Accepted:
+def store(paths: list[str | Path], folder: Path, max_mb: float, supported: list[str]) -> Accepted:
     """Copy acceptable uploads into `folder` under their safe base name (replacing an older upload of that name)."""
     result = Accepted()
     folder.mkdir(parents=True, exist_ok=True)
     for path in paths:
         path = Path(path)
         name = path.name
-        reason = _reason(path, max_mb)
+        reason = _reason(path, max_mb, supported)
         if reason:
             result.refused.append((name, reason))
             continue
@@ -98,15 +97,15 @@ def store(paths: list[str | Path], folder: Path, max_mb: float) -> Accepted:
     return result
 
 
-def _reason(path: Path, max_mb: float) -> str:
+def _reason(path: Path, max_mb: float, supported: list[str]) -> str:
     """Why the uploaded file at `path` is refused, or "" (a path that is no readable file is refused too).
 
-    >>> _reason(Path("/no/such/notes.txt"), 1.0), _reason(Path("/tmp/a\\x00.txt"), 1.0)
+    >>> _reason(Path("/no/such/notes.txt"), 1.0, [".txt"]), _reason(Path("/tmp/a\\x00.txt"), 1.0, [".txt"])
     ('the upload could not be read', 'the upload could not be read')
     """
     unreadable = "the upload could not be read"
     try:
-        return refusal(path.name, path.stat().st_size, max_mb) if path.is_file() else unreadable  # NUL: no file
+        return refusal(path.name, path.stat().st_size, max_mb, supported) if path.is_file() else unreadable  # NUL: no file
     except OSError:
         return unreadable
 

@@ -1,14 +1,19 @@
-"""Find and normalise dates written in running text (English and Arabic month names)."""
+"""Dates written in running text (English and Arabic month names): the one date grammar, and its parser."""
 from __future__ import annotations
 
 import re
 from datetime import date
 
-MONTHS = {
+ENGLISH_MONTHS = {
     "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7,
     "august": 8, "september": 9, "october": 10, "november": 11, "december": 12,
     "jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9,
     "oct": 10, "nov": 11, "dec": 12,
+}
+# English month names as written in running text, capitalised (the span grammar of text.entities is case-sensitive).
+MONTH = "|".join(sorted((m.capitalize() for m in ENGLISH_MONTHS), key=len, reverse=True))
+MONTHS = {
+    **ENGLISH_MONTHS,
     # Arabic (Levantine and Egyptian/Gulf names)
     "يناير": 1, "فبراير": 2, "مارس": 3, "أبريل": 4, "ابريل": 4, "مايو": 5, "يونيو": 6, "يوليو": 7,
     "أغسطس": 8, "اغسطس": 8, "سبتمبر": 9, "أكتوبر": 10, "اكتوبر": 10, "نوفمبر": 11, "ديسمبر": 12,

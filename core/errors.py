@@ -32,3 +32,19 @@ class BadQuestion(RagError):
 
 class GoldFileError(RagError):
     """A gold-set file with a malformed line; the message names file and line."""
+
+
+class SettingsError(RagError):
+    """A setting (RAG_* variable or keyword) that is unknown or has a bad value; the message names it."""
+
+
+def user_message(error: BaseException) -> str:
+    """The one line a person sees for an error: the project's own errors as they are; anything else
+    (a bug of ours) by its class and message only, never a traceback.
+
+    >>> user_message(BadQuestion("the question is empty")), user_message(KeyError("x"))
+    ('the question is empty', "unexpected KeyError: 'x'")
+    """
+    if isinstance(error, RagError):
+        return str(error)
+    return f"unexpected {type(error).__name__}: {error}"

@@ -8,15 +8,18 @@ opens with the short typed answer when there is one.
 """
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Callable
 
-from index.chunk import split_sentences
-from rag.records import Answer, Chunk, Citation, ScoredChunk
-from rag.text import (PRONOUNS, answer_type, counts_what_is_asked, fits_tense, is_organisation, is_person_like, key_entities, named_words,
-                      question_terms, relation_word, stands_next_to, terms, typed_spans, word_count)
+from core.records import Answer, Chunk, Citation, ScoredChunk
+from rag.answer import Tools, register, words
+from rag.conversation import standalone
+from text.entities import is_organisation, is_person_like, typed_spans
+from text.questions import (answer_type, counts_what_is_asked, fits_tense, key_entities, named_words,
+                            question_terms, relation_word, stands_next_to)
+from text.sentences import split_sentences
+from text.terms import PRONOUNS, terms, word_count
 
 REFUSAL = "The documents do not answer this question."
 UNKNOWN_WEIGHT = 1.0
@@ -230,16 +233,7 @@ def trim(cand: Candidate, keep: str, limit: int = MAX_SENTENCE_WORDS) -> tuple[i
 
 
 def citation(cand: Candidate, span: tuple[int, int], score: float) -> Citation:
-    chunk = cand.chunk
-    quote = chunk.text[span[0] - chunk.start:span[1] - chunk.start]
-    return Citation(source=chunk.source, title=chunk.title, quote=quote, start=span[0], end=span[1],
-                    score=round(score, 4), date=chunk.date, chunk_id=chunk.id)
-
-
-def passage(scored: ScoredChunk) -> Citation:
-    c = scored.chunk
-    return Citation(source=c.source, title=c.title, quote=c.text, start=c.start, end=c.end,
-                    score=round(scored.score, 4), date=c.date, chunk_id=c.id)
+    return Citation.of(cand.chunk, span[0], span[1], score)
 
 
 def _similar(a: str, b: str) -> bool:
@@ -273,7 +267,7 @@ def _worth_adding(cand: Candidate, best: Candidate, question: str) -> bool:
 def answer(question: str, query: str, ranked: list[ScoredChunk], idf, max_idf: float, threshold: float,
            max_words: int = 60, q_vector=None, encode: Encode | None = None, rerank: int = 0) -> Answer:
     """The offline answer to `question` from the retrieved passages `ranked` (best first)."""
-    passages = [passage(s) for s in ranked]
+    passages = [Citation.passage(s) for s in ranked]
     refusal = Answer(REFUSAL, [], True, question, query, "offline", passages=passages)
     cands = candidates(ranked)
     if not cands:
@@ -304,21 +298,25 @@ def _is_followup(question: str) -> bool:
     return any(w in PRONOUNS for w in words) and len(words) <= 8
 
 
-def idf_table(chunk_terms: list[set[str]]) -> tuple[Callable[[str], float], float]:
-    """IDF over chunks; a term absent from the corpus gets the maximum.
+@register("offline")
+class ExtractiveAnswerer:
+    """The offline mode: verbatim sentences of the passages with [n] markers, or a plain refusal. No network."""
 
-    >>> idf, top = idf_table([{"iran"}, {"iran", "tamar"}])
-    >>> round(idf("iran"), 3), round(idf("tamar"), 3), idf("canada") == top
-    (0.182, 0.693, True)
-    """
-    n = len(chunk_terms)
-    df: dict[str, int] = {}
-    for ts in chunk_terms:
-        for t in ts:
-            df[t] = df.get(t, 0) + 1
-    top = math.log((n + 1) / 0.5)
+    needs_llm = False
 
-    def idf(term: str) -> float:
-        return math.log((n + 1) / (df.get(term, 0) + 0.5)) if term in df else top
+    def __init__(self, tools: Tools):
+        self.tools = tools
 
-    return idf, top
+    def stream(self, question: str, history: list, retriever):
+        answer = self.answer(question, standalone(question, history), retriever)
+        yield from words(answer.text)
+        yield answer
+
+    def answer(self, question: str, query: str, retriever) -> Answer:
+        """The answer to `question`, retrieving with `query` (the question made standalone)."""
+        tools, s = self.tools, self.tools.answer
+        vector = tools.encode_one(query)
+        ranked = retriever.search(query, vector)
+        corpus = retriever.corpus
+        return answer(question, query, ranked, corpus.idf, corpus.max_idf, s.abstain_threshold,
+                      s.max_answer_words, vector, tools.encode, s.sentence_rerank)

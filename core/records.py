@@ -1,12 +1,15 @@
 """Typed records that flow between the stages: index -> rag -> ui / eval.
 
 They are plain dataclasses so every stage can build, compare and serialise
-them without importing an outside library.
+them without importing an outside library. `Assistant.stream` yields
+`Delta` events and then the final `Answer` (together: `Event`).
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Union
+
+Message = dict  # one conversation turn: {"role": "user" | "assistant", "content": str}
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,48 @@ class Citation:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def of(cls, chunk: Chunk, start: int, end: int, score: float) -> "Citation":
+        """The verbatim span [start, end) of a chunk's document (offsets into the cleaned text).
+
+        >>> Citation.of(Chunk("c", "/a.txt", "One. Two.", 10, 19, "h", "T"), 15, 19, 0.71234).quote
+        'Two.'
+        """
+        return cls(source=chunk.source, title=chunk.title, quote=chunk.text[start - chunk.start:end - chunk.start],
+                   start=start, end=end, score=round(score, 4), date=chunk.date, chunk_id=chunk.id)
+
+    @classmethod
+    def passage(cls, scored: ScoredChunk) -> "Citation":
+        """A whole retrieved passage as a citation (the closest passages shown with an answer or a refusal)."""
+        return cls.of(scored.chunk, scored.chunk.start, scored.chunk.end, scored.score)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a question may be answered from: some documents, a date range (ISO dates, inclusive).
+
+    >>> Filters(since="2024-01-01").allows(Chunk("c", "/a", "x", 0, 1, "h", date="2023-05-25"))
+    False
+    """
+
+    sources: tuple[str, ...] = ()
+    since: str = ""
+    until: str = ""
+
+    def allows(self, chunk: Chunk) -> bool:
+        if self.sources and chunk.source not in self.sources:
+            return False
+        if (self.since or self.until) and not chunk.date:
+            return False
+        return (not self.since or chunk.date >= self.since) and (not self.until or chunk.date <= self.until)
+
+
+@dataclass(frozen=True)
+class Delta:
+    """A piece of answer text as it is produced (streamed before the final `Answer`)."""
+
+    text: str
+
 
 @dataclass
 class Answer:
@@ -90,6 +135,9 @@ class Answer:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+Event = Union[Delta, "Answer"]
 
 
 @dataclass

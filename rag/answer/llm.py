@@ -12,17 +12,19 @@ from __future__ import annotations
 
 import html
 import logging
-import os
 import time
-from typing import Callable, Iterator
+from typing import Iterator
 
-from index.chunk import split_sentences
+from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
+
+from core.records import Answer, Citation, Delta, Message, ScoredChunk
+from core.settings import LLMSettings
 from rag import citations as marks
-from rag.conversation import TURN_CHARS, Message, standalone
-from rag.extractive import REFUSAL, passage
-from rag.records import Answer, Citation, ScoredChunk
-from rag.settings import Settings
-from rag.text import terms
+from rag.answer import ANSWERERS, Tools, register
+from rag.answer.extractive import REFUSAL
+from rag.conversation import TURN_CHARS, standalone
+from text.sentences import split_sentences
+from text.terms import terms
 
 log = logging.getLogger(__name__)
 SYSTEM = (
@@ -41,19 +43,19 @@ RETRYABLE = ("RateLimitError", "InternalServerError", "APITimeoutError", "APICon
              "ReadTimeout", "ReadError", "RemoteProtocolError")  # httpx's, when the body fails before a token
 
 
-def make_llm(settings: Settings):
+def make_llm(settings: LLMSettings):
     """The llama-index OpenAI-compatible LLM; retries are ours (max_retries=0 below), so they do not multiply."""
     from llama_index.llms.openai_like import OpenAILike
 
-    return OpenAILike(model=settings.llm_model, api_base=settings.llm_base_url or "https://api.openai.com/v1",
-                      api_key=os.environ.get("OPENAI_API_KEY") or "not-needed", timeout=settings.llm_timeout,
+    return OpenAILike(model=settings.model, api_base=settings.base_url or "https://api.openai.com/v1",
+                      api_key=settings.api_key or "not-needed", timeout=settings.timeout,
                       max_retries=0, is_chat_model=True, temperature=0.0, context_window=16000)
 
 
 def prompt(question: str, ranked: list[ScoredChunk]) -> list[tuple[str, str]]:
     """(role, content) messages: the rules, then the numbered passages and the question.
 
-    >>> from rag.records import Chunk
+    >>> from core.records import Chunk
     >>> msgs = prompt("Who?", [ScoredChunk(Chunk("i", "/a.txt", "Kharrazi warned Baku.", 0, 21, "h", "T"), 1.0)])
     >>> msgs[0][0], '<passage number="1" source="a.txt" title="T">' in msgs[1][1]
     ('system', True)
@@ -95,7 +97,7 @@ def condense_prompt(question: str, history: list[Message]) -> list[tuple[str, st
 def narrow(scored: ScoredChunk, claim: str) -> Citation:
     """The sentence of a cited passage that shares most terms with the sentence citing it.
 
-    >>> from rag.records import Chunk
+    >>> from core.records import Chunk
     >>> c = Chunk("i", "/a.txt", "Iran warned. Baku bought a stake in Tamar.", 10, 52, "h")
     >>> narrow(ScoredChunk(c, 1.0), "SOCAR bought a Tamar stake [1].").quote
     'Baku bought a stake in Tamar.'
@@ -103,9 +105,7 @@ def narrow(scored: ScoredChunk, claim: str) -> Citation:
     chunk, wanted = scored.chunk, set(terms(claim))
     spans = split_sentences(chunk.text, offset=chunk.start) or [(chunk.start, chunk.end)]
     start, end = max(spans, key=lambda s: len(wanted & set(terms(chunk.text[s[0] - chunk.start:s[1] - chunk.start]))))
-    whole = passage(scored)
-    return Citation(whole.source, whole.title, chunk.text[start - chunk.start:end - chunk.start], start, end,
-                    whole.score, whole.date, whole.chunk_id)
+    return Citation.of(chunk, start, end, scored.score)
 
 
 def build_answer(question: str, query: str, reply: str, ranked: list[ScoredChunk]) -> Answer:
@@ -117,24 +117,31 @@ def build_answer(question: str, query: str, reply: str, ranked: list[ScoredChunk
     cites = [narrow(ranked[n - 1], " ".join(marks.citing_sentences(valid, n))) for n in order]
     abstained = REFUSAL.lower().rstrip(".") in text.lower() and not cites
     return Answer(text, cites, abstained, question, query, "llm", unsupported_sentences=[] if abstained else
-                  marks.unsupported(text), passages=[passage(s) for s in ranked])
+                  marks.unsupported(text), passages=[Citation.passage(s) for s in ranked])
 
 
 class LLMFailed(Exception):
     """Raised inside this module; never reaches the user (the offline answer does)."""
 
 
+@register("llm")
 class LLMAnswerer:
-    def __init__(self, settings: Settings, llm=None):
-        self.settings = settings
-        self.llm = llm or make_llm(settings)
+    """The LLM mode: a written answer whose [n] markers are validated against the numbered passages;
+    the offline answer, with a notice, whenever the LLM fails."""
+
+    needs_llm = True
+
+    def __init__(self, tools: Tools):
+        self.settings = tools.llm_settings
+        self.llm = tools.llm or make_llm(self.settings)
+        self.fallback = ANSWERERS["offline"](tools)
 
     @property
     def budget(self) -> float:
         """Seconds one reply may take, retries included: the timeout of each attempt, summed."""
-        return self.settings.llm_timeout * (self.settings.llm_retries + 1)
+        return self.settings.timeout * (self.settings.retries + 1)
 
-    def stream(self, question: str, history: list[Message], retriever, offline: Callable) -> Iterator[str | Answer]:
+    def stream(self, question: str, history: list[Message], retriever) -> Iterator:
         """Reply pieces as they arrive, then the validated Answer; on any failure the offline Answer with a
         notice instead (pieces already streamed are replaced by it: a cut reply is never the answer)."""
         query, pieces = standalone(question, history), []
@@ -143,10 +150,10 @@ class LLMAnswerer:
             ranked = retriever.search(query)
             for delta in self._reply(prompt(query, ranked)):
                 pieces.append(delta)
-                yield delta
+                yield Delta(delta)
             answer = usable(build_answer(question, query, "".join(pieces), ranked))
         except LLMFailed as failure:
-            answer = offline(question, query, retriever)
+            answer = self.fallback.answer(question, query, retriever)
             answer.notice = f"LLM unavailable ({failure}): showing the offline answer"
         yield answer
 
@@ -163,25 +170,39 @@ class LLMAnswerer:
         return "".join(self._reply(messages))
 
     def _reply(self, messages: list[tuple[str, str]]) -> Iterator[str]:
-        """Stream one reply, retrying with backoff on 429/5xx/timeouts until the first token arrives."""
+        """Stream one reply. Retries (tenacity: exponential backoff, 1 + RAG_LLM_RETRIES attempts) cover
+        429/5xx/timeouts until the first token arrives; after it, a failure is final."""
         from llama_index.core.llms import ChatMessage
 
         chat = [ChatMessage(role=role, content=content) for role, content in messages]
         deadline = time.monotonic() + self.budget
-        for attempt in range(self.settings.llm_retries + 1):
-            started = False
-            try:
-                for delta in self._deltas(chat, deadline):
-                    started = True
-                    yield delta
-                return
-            except LLMFailed:
-                raise
-            except Exception as err:  # the openai and httpx error types; reported by class name only
-                name = type(err).__name__
-                if started or name not in RETRYABLE or attempt == self.settings.llm_retries:
-                    raise LLMFailed(_describe(err)) from None
-                time.sleep(min(0.5 * 2 ** attempt, 4.0))
+        first, rest = self._first_token(chat, deadline)
+        if first is None:
+            return
+        yield first
+        try:
+            yield from rest
+        except LLMFailed:
+            raise
+        except Exception as err:  # the openai and httpx error types; reported by class name only
+            raise LLMFailed(_describe(err)) from None
+
+    def _first_token(self, chat, deadline: float):
+        """(first piece or None, the rest of the stream), retrying what fails before the first piece."""
+        attempt = retry(stop=stop_after_attempt(self.settings.retries + 1), reraise=True,
+                        wait=wait_exponential(multiplier=0.5, max=4.0), retry=retry_if_exception(_retryable))
+
+        @attempt
+        def open_stream():
+            stream = self._deltas(chat, deadline)
+            return next(stream, None), stream
+
+        try:
+            return open_stream()
+        except LLMFailed:
+            raise
+        except Exception as err:
+            raise LLMFailed(_describe(err)) from None
 
     def _deltas(self, chat, deadline: float) -> Iterator[str]:
         reason = ""
@@ -196,13 +217,22 @@ class LLMAnswerer:
             raise LLMFailed(problem)
 
 
+def _retryable(err: BaseException) -> bool:
+    """Rate limits, server errors, timeouts and dropped connections are worth another attempt.
+
+    >>> _retryable(type("RateLimitError", (Exception,), {})()), _retryable(ValueError())
+    (True, False)
+    """
+    return type(err).__name__ in RETRYABLE
+
+
 def usable(answer: Answer) -> Answer:
     """The answer, or LLMFailed when nothing is left of the reply once invalid markers are removed.
 
     >>> usable(build_answer("Who?", "Who?", "[7]", []))
     Traceback (most recent call last):
     ...
-    rag.llm.LLMFailed: the reply was empty
+    rag.answer.llm.LLMFailed: the reply was empty
     """
     if not answer.text.strip():
         raise LLMFailed("the reply was empty")

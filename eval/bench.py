@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from rag.settings import Settings
+from core.settings import Settings
 
 SQUAD = Path("benchmarks") / "squad-v2-dev-subset" / "dev-v2.0.json"   # inside the shared folder
 SAMPLE_QUESTIONS = ["How much money was Aslanov offered?", "When did Azerbaijan open its embassy in Tel Aviv?",
@@ -82,7 +82,7 @@ def corpus_chunks(folder: Path, settings: Settings) -> list[str]:
     from index.pipeline import prepare
 
     files, _ = walk([folder])
-    return [c.text for f in files for c in prepare(load(f, 10**9), settings).chunks]
+    return [c.text for f in files for c in prepare(load(f, 10**9), settings.ingest).chunks]
 
 
 # --- measurements
@@ -116,7 +116,7 @@ def naive_pipeline(folder: Path, settings: Settings, questions: list[str]) -> di
 
     embed_model = HuggingFaceEmbedding(model_name=str(model_path()), device="cpu")
     embed_model.get_text_embedding("warm up")
-    client = make_client(settings.model_copy(update={"index_dir": settings.index_dir / "naive"}))
+    client = make_client(settings.store.model_copy(update={"index_dir": settings.store.index_dir / "naive"}))
     store = ChromaVectorStore(chroma_collection=client.get_or_create_collection("naive"))
 
     def build():
@@ -125,10 +125,10 @@ def naive_pipeline(folder: Path, settings: Settings, questions: list[str]) -> di
             vector_store=store), embed_model=embed_model)
 
     seconds, index = timed(build)
-    retriever = index.as_retriever(similarity_top_k=settings.top_k)
+    retriever = index.as_retriever(similarity_top_k=settings.retrieval.top_k)
     retriever.retrieve(questions[0])
     latencies = [timed(retriever.retrieve, q)[0] for q in questions]
-    return {"ingest_seconds": round(seconds, 2), "chunks": store._collection.count(),
+    return {"ingest_seconds": round(seconds, 2), "chunks": client.get_collection("naive").count(),
             "retrieval": percentiles(latencies)}
 
 
@@ -141,11 +141,11 @@ def int8_comparison(texts: list[str], settings: Settings, quick: bool) -> dict:
     """int8 vs fp32: encoder speed, and dense hit@5 of SQuAD questions against their paragraphs."""
     from index.embed import Embedder
 
-    paragraphs, questions = squad_paragraphs(settings.shared_dir, 120 if quick else 646)
+    paragraphs, questions = squad_paragraphs(settings.shared, 120 if quick else 646)
     questions = random.Random(13).sample(questions, min(len(questions), 100 if quick else 300))
     out = {}
     for name, int8 in (("fp32", False), ("int8", True)):
-        embedder = Embedder(int8=int8, batch_size=settings.embed_batch)
+        embedder = Embedder(int8=int8, batch_size=settings.ingest.embed_batch)
         speed = encoder_ceiling(embedder, texts)
         out[name] = {"tokens_per_s": speed["tokens_per_s"], "hit_at_5": hit_at_5(embedder, paragraphs, questions)}
     out["speedup"] = round(out["int8"]["tokens_per_s"] / out["fp32"]["tokens_per_s"], 2)
@@ -165,15 +165,13 @@ def hit_at_5(embedder, paragraphs, questions) -> float:
 
 
 def batch_and_threads(embedder_cls, texts: list[str]) -> dict:
-    import torch
-
     results = {}
     for threads in (1, os.cpu_count() or 1):
-        torch.set_num_threads(threads)
+        embedder_cls.use_threads(threads)
         for batch in (16, 32, 64):
             embedder = embedder_cls(batch_size=batch)
             results[f"threads={threads},batch={batch}"] = encoder_ceiling(embedder, texts)["tokens_per_s"]
-    torch.set_num_threads(os.cpu_count() or 1)
+    embedder_cls.use_threads(os.cpu_count() or 1)
     return results
 
 
@@ -182,13 +180,13 @@ def scale_curve(sizes: list[int], settings: Settings, embedder, questions: list[
     shuffled sentences, their vectors the real vectors plus small noise (inserted without the encoder)."""
     curve = []
     for size in sizes:
-        folder = settings.index_dir / f"scale-{size}"
+        folder = settings.store.index_dir / f"scale-{size}"
         began = time.perf_counter()
         store = synthetic_store(folder, size, settings, base)
         build = time.perf_counter() - began
         from rag.assistant import Assistant
 
-        assistant = Assistant(settings=settings.model_copy(update={"index_dir": folder}), store=store,
+        assistant = Assistant(settings=settings.replace(index_dir=folder), store=store,
                               embedder=embedder)
         load_seconds, _ = timed(lambda: assistant.corpus)
         curve.append({"chunks": store.count(), "build_seconds": round(build, 1),
@@ -201,11 +199,11 @@ def synthetic_store(folder: Path, size: int, settings: Settings, base):
     import numpy as np
 
     from index.store import Store
-    from rag.records import Chunk, DocumentInfo
+    from core.records import Chunk, DocumentInfo
 
     chunks, vectors = base
     rng = np.random.default_rng(size)
-    store = Store(settings.model_copy(update={"index_dir": folder}))
+    store = Store(settings.replace(index_dir=folder).store)
     per_doc = 100
     for start in range(0, size, per_doc):
         source = str(folder / f"synthetic_{start // per_doc:05d}.txt")
@@ -230,20 +228,20 @@ def _variant(text: str, vector, rng):
 
 def cold_start(settings: Settings) -> dict:
     rag = Path(sys.executable).with_name("rag")
-    env = {**os.environ, "RAG_INDEX_DIR": str(settings.index_dir / "project")}
+    env = {**os.environ, "RAG_INDEX_DIR": str(settings.store.index_dir / "project")}
     seconds, done = timed(subprocess.run, [str(rag), "ask", "How much was Aslanov offered?"], env=env,
                           capture_output=True, text=True)
-    probe = "import sys, rag.cli; print(int('torch' in sys.modules))"
+    probe = "import sys, cli; print(int('torch' in sys.modules))"
     imports, result = timed(subprocess.run, [sys.executable, "-c", probe], capture_output=True, text=True)
     return {"rag_ask_seconds": round(seconds, 2), "rag_ask_ok": done.returncode == 0,
-            "import_rag_cli_seconds": round(imports, 2), "torch_imported_by_cli": result.stdout.strip() == "1"}
+            "import_cli_seconds": round(imports, 2), "torch_imported_by_cli": result.stdout.strip() == "1"}
 
 
 def run(quick: bool, settings: Settings) -> dict:
     from index.embed import Embedder
 
     work = Path(tempfile.mkdtemp(prefix="rag-bench-"))
-    settings = settings.model_copy(update={"index_dir": work / "index", "chroma_host": settings.chroma_host})
+    settings = settings.replace(index_dir=work / "index")
     try:
         return _measure(quick, settings, work, Embedder)
     finally:
@@ -251,14 +249,14 @@ def run(quick: bool, settings: Settings) -> dict:
 
 
 def _measure(quick: bool, settings: Settings, work: Path, embedder_cls) -> dict:
-    paragraphs, squad_questions = squad_paragraphs(settings.shared_dir, 60 if quick else 646)
-    folder = write_folder(work / "corpus", paragraphs, settings.shared_dir)
+    paragraphs, squad_questions = squad_paragraphs(settings.shared, 60 if quick else 646)
+    folder = write_folder(work / "corpus", paragraphs, settings.shared)
     texts = corpus_chunks(folder, settings)
-    embedder = embedder_cls(batch_size=settings.embed_batch, threads=settings.threads)
-    result = {"machine": machine(), "quick": quick, "store": settings.chroma_host or "embedded",
+    embedder = embedder_cls(batch_size=settings.ingest.embed_batch, threads=settings.ingest.threads)
+    result = {"machine": machine(), "quick": quick, "store": settings.store.chroma_host or "embedded",
               "corpus": {"files": len(list(folder.iterdir())), "chunks": len(texts)}}
     result["encoder_ceiling"] = encoder_ceiling(embedder, texts)
-    project_settings = settings.model_copy(update={"index_dir": settings.index_dir / "project"})
+    project_settings = settings.replace(index_dir=settings.store.index_dir / "project")
     result["ingest"], assistant = project_ingest(folder, project_settings, embedder,
                                                  result["encoder_ceiling"]["tokens"])
     result["ingest"]["ratio_to_ceiling"] = round(result["ingest"]["tokens_per_s"] /

@@ -1,4 +1,5 @@
-"""The `rag` command. Settings are built once here and passed down; RagError becomes one line."""
+"""The `rag` command, on top of everything: settings are built once here and passed down; the
+library, the UI and the eval harness are imported lazily by the commands that need them."""
 from __future__ import annotations
 
 import contextlib
@@ -12,8 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from rag.errors import RagError
-from rag.settings import Settings
+from core.errors import RagError, user_message
+from core.settings import Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Ask questions of a folder of documents.")
 out = Console()
@@ -29,25 +30,26 @@ def settings_for(index_dir: Optional[Path], **extra) -> Settings:
 
 
 def friendly(command):
-    """Turn the project's own errors into one readable line and exit status 1."""
+    """Turn any error into one readable line and exit status 1 (130 when interrupted); never a traceback."""
     @functools.wraps(command)
     def run(*args, **kwargs):
         try:
             return command(*args, **kwargs)
-        except RagError as error:
-            err.print(f"[red]error:[/red] {error}")
-            raise typer.Exit(1)
         except KeyboardInterrupt:
             err.print("interrupted")
             raise typer.Exit(130)
         except (typer.Exit, typer.Abort, SystemExit):
             raise
-        except Exception as error:  # a bug of ours: one line, never a traceback in the user's terminal
-            from rich.markup import escape
-
-            err.print(f"[red]error:[/red] unexpected {type(error).__name__}: {escape(str(error))}", highlight=False)
+        except Exception as error:  # noqa: BLE001 - the project's errors and bugs alike: one line
+            err.print(f"[red]error:[/red] {_escape(user_message(error))}", highlight=False)
             raise typer.Exit(1)
     return run
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
 
 
 def assistant_for(settings: Settings):
@@ -56,20 +58,27 @@ def assistant_for(settings: Settings):
     return Assistant(settings=settings)
 
 
+@contextlib.contextmanager
+def progress_bar(unit: str):
+    """A transient progress bar on stderr; yields the `progress(done, total, note)` callback the library takes."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    columns = [TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+               TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()]
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task(unit, total=None)
+        yield lambda done, total, note="": bar.update(task, completed=done, total=total or None,
+                                                      description=str(note)[:40] or unit)
+
+
 @app.command()
 @friendly
 def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders"), index_dir: Optional[Path] = IndexDir,
            as_json: bool = typer.Option(False, "--json")):
     """Index files and folders (recursively). Unchanged files are skipped; removed files are dropped."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
     assistant = assistant_for(settings_for(index_dir))
-    columns = [TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-               TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()]
-    with Progress(*columns, console=err, transient=True) as bar:
-        task = bar.add_task("reading", total=None)
-        report = assistant.ingest(paths, progress=lambda done, total, note: bar.update(
-            task, completed=done, total=total or None, description=note[:40]))
+    with progress_bar("reading") as tell:
+        report = assistant.ingest(paths, progress=tell)
     if as_json:
         print(json.dumps(report.to_dict(), indent=2))
         return
@@ -83,18 +92,41 @@ def _print_report(report) -> None:
     for source, duplicate in report.duplicates:
         out.print(f"  near-duplicate: {Path(source).name} rewrites {Path(duplicate).name}")
     for source, reason in report.failed:
-        out.print(f"  [yellow]failed[/yellow] {source}: {reason}")
+        out.print(f"  [yellow]failed[/yellow] {source}: {reason}", markup=True, highlight=False)
 
 
 @app.command()
 @friendly
 def docs(index_dir: Optional[Path] = IndexDir, as_json: bool = typer.Option(False, "--json")):
-    """List the indexed documents with their metadata."""
+    """List the indexed documents with their metadata (tab-separated, names in full, when piped)."""
     documents = assistant_for(settings_for(index_dir)).documents()
     if as_json:
         print(json.dumps([d.to_dict() for d in documents], indent=2, ensure_ascii=False))
-        return
-    table = Table("file", "title", "date", "author", "lang", "chunks", "duplicate of")
+    elif not out.is_terminal:
+        for line in docs_lines(documents):
+            print(line)
+    else:
+        _docs_table(documents)
+
+
+DOC_COLUMNS = ("file", "title", "date", "author", "lang", "chunks", "duplicate of")
+
+
+def docs_lines(documents) -> list[str]:
+    """One tab-separated line a document, full file names (what `rag remove` takes), a header first.
+
+    >>> from core.records import DocumentInfo
+    >>> docs_lines([DocumentInfo("/d/a long name.txt", "h", "Title", "2024-01-02", chunks=3)])[1]
+    'a long name.txt\\tTitle\\t2024-01-02\\t\\t\\t3\\t'
+    """
+    rows = [[d.name, d.title, d.date, d.author, d.language, str(d.chunks),
+             Path(d.duplicate_of).name if d.duplicate_of else ""] for d in documents]
+    return ["\t".join(row) for row in [list(DOC_COLUMNS), *rows]]
+
+
+def _docs_table(documents) -> None:
+    table = Table(*DOC_COLUMNS)
+    table.columns[0].no_wrap, table.columns[0].overflow = True, "fold"   # a name `rag remove` needs is never cut
     for d in documents:
         table.add_row(d.name, d.title[:60], d.date, d.author, d.language, str(d.chunks),
                       Path(d.duplicate_of).name if d.duplicate_of else "")
@@ -116,12 +148,12 @@ def remove(source: str = typer.Argument(..., help="Path or file name of an index
 def ask(question: str, index_dir: Optional[Path] = IndexDir, as_json: bool = typer.Option(False, "--json"),
         top_k: Optional[int] = typer.Option(None, "--top-k"), source: list[str] = typer.Option([], "--source"),
         since: Optional[str] = typer.Option(None, help="YYYY-MM-DD"), until: Optional[str] = typer.Option(None),
-        mode: Optional[str] = typer.Option(None, help="auto | offline | llm")):
+        mode: Optional[str] = typer.Option(None, help="auto | offline | llm (any registered answer mode)")):
     """Answer one question with numbered sources."""
     settings = settings_for(index_dir)
     assistant = assistant_for(settings)
     if not assistant.documents():
-        raise RagError(f"no documents are indexed in {settings.index_dir}: run `rag ingest FOLDER` first")
+        raise RagError(f"no documents are indexed in {settings.store.index_dir}: run `rag ingest FOLDER` first")
     answer = assistant.ask(question, sources=source or None, since=since, until=until, top_k=top_k, mode=mode)
     if as_json:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
@@ -131,7 +163,7 @@ def ask(question: str, index_dir: Optional[Path] = IndexDir, as_json: bool = typ
 
 def print_answer(answer) -> None:
     if answer.notice:
-        err.print(f"[yellow]{answer.notice}[/yellow]")
+        err.print(f"[yellow]{_escape(answer.notice)}[/yellow]")
     out.print(answer.text, style="bold red" if answer.abstained else "bold", markup=False)
     listed = answer.citations or (answer.passages[:3] if answer.abstained else [])
     if answer.abstained and listed:
@@ -141,12 +173,17 @@ def print_answer(answer) -> None:
         out.print(f"    “{c.quote[:300]}”", style="dim", markup=False)
 
 
+CHAT_BANNER = "Ask a question about the indexed documents. Follow-up questions use the conversation " \
+              "(“when was that?”). Type exit or press Ctrl+D to quit."
+
+
 @app.command()
 @friendly
 def chat(index_dir: Optional[Path] = IndexDir):
     """An interactive conversation; follow-up questions use the earlier turns."""
     assistant = assistant_for(settings_for(index_dir))
     history: list[dict] = []
+    err.print(CHAT_BANNER, style="dim", highlight=False)
     while True:
         try:
             question = input("you> ").strip()
@@ -157,7 +194,7 @@ def chat(index_dir: Optional[Path] = IndexDir):
         try:
             answer = assistant.chat(question, history)
         except RagError as error:
-            err.print(f"[red]{error}[/red]")
+            err.print(f"[red]{_escape(str(error))}[/red]")
             continue
         print_answer(answer)
         history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
@@ -167,7 +204,7 @@ def chat(index_dir: Optional[Path] = IndexDir):
 @friendly
 def ui(host: Optional[str] = typer.Option(None), port: Optional[int] = typer.Option(None),
        index_dir: Optional[Path] = IndexDir):
-    """Start the chat UI in the browser (127.0.0.1:7860 by default)."""
+    """Start the chat UI in the browser (127.0.0.1:7860 by default; Ctrl+C stops it)."""
     from ui.app import serve
 
     serve(settings_for(index_dir, ui_host=host, ui_port=port))
@@ -196,13 +233,15 @@ def eval_command(gold: Optional[Path] = typer.Option(None, help="Gold set (JSONL
     if out is None or not (gold or benchmark):
         raise RagError("give --out and either --gold FILE --docs FOLDER or --benchmark NAME")
     settings = settings_for(index_dir)
-    with _bar("questions") as tell:
+    corpus = docs or settings.shared / "corpus"
+    if gold and not corpus.is_dir():
+        raise RagError(f"the corpus folder {corpus} does not exist (give it with --docs FOLDER)")
+    with progress_bar("questions") as tell:
         if benchmark:
             report = command.run_benchmark(benchmark, out, settings, limit=limit, seed=seed, progress=tell,
-                                            judge_repeats=judge)
+                                           judge_repeats=judge)
         else:
-            report = command.run_gold(gold, docs or settings.shared_dir / "corpus", out, settings, progress=tell,
-                                       judge_repeats=judge)
+            report = command.run_gold(gold, corpus, out, settings, progress=tell, judge_repeats=judge)
     for line in command.summary_lines(report):
         print(line)
 
@@ -212,20 +251,9 @@ def eval_command(gold: Optional[Path] = typer.Option(None, help="Gold set (JSONL
 def bench(quick: bool = typer.Option(False, "--quick"), as_json: bool = typer.Option(False, "--json"),
           index_dir: Optional[Path] = IndexDir):
     """Measure ingest and query speed against the encoder ceiling and a naive llama-index pipeline."""
-    from rag.bench import main as run_bench
+    from eval.bench import main as run_bench
 
     run_bench(quick=quick, as_json=as_json, settings=settings_for(index_dir))
-
-
-@contextlib.contextmanager
-def _bar(unit: str):
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeRemainingColumn(), console=err, transient=True) as bar:
-        task = bar.add_task(unit, total=None)
-        yield lambda done, total, note="": bar.update(task, completed=done, total=total or None,
-                                                      description=str(note)[:40] or unit)
 
 
 def main() -> None:  # pragma: no cover - console entry

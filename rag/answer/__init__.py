@@ -1,0 +1,103 @@
+"""Answer: turn a question and the retrieved passages into an `Answer` with citations, or a refusal.
+
+An answer mode is one class and one registry line. The class is built once
+with the `Tools` it may use and streams `Delta` events, then the final `Answer`:
+
+    @register("first-passage")
+    class FirstPassage:
+        needs_llm = False
+
+        def __init__(self, tools: Tools):
+            self.tools = tools
+
+        def stream(self, question, history, retriever):
+            passages = retriever.search(question)
+            ...
+            yield Answer(...)
+
+`RAG_MODE` (settings.answer.mode) takes any registered name, or `auto`: the
+LLM when one is configured, else `offline`.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Iterator, Protocol
+
+from core.errors import SettingsError
+from core.records import Delta, Event, Message
+from core.settings import AnswerSettings, LLMSettings
+
+AUTO = "auto"
+Encode = Callable[[list[str]], list[list[float]]]
+
+
+@dataclass(frozen=True)
+class Tools:
+    """What an answer mode may use: its settings, the encoder, and an LLM passed in (else built from llm settings)."""
+
+    answer: AnswerSettings
+    llm_settings: LLMSettings
+    encode: Encode
+    llm: object | None = None
+
+    def encode_one(self, text: str) -> list[float]:
+        return self.encode([text])[0]
+
+
+class Answerer(Protocol):
+    needs_llm: bool
+
+    def stream(self, question: str, history: list[Message], retriever) -> Iterator[Event]:
+        """`Delta` pieces as they are produced, then exactly one final `Answer`."""
+
+
+ANSWERERS: dict[str, Callable[[Tools], Answerer]] = {}
+
+
+def register(name: str):
+    """Class decorator: make an answer mode available under `name` (RAG_MODE, the UI, `model` in the API)."""
+    def add(cls):
+        ANSWERERS[name] = cls
+        return cls
+    return add
+
+
+def modes() -> list[str]:
+    """The values RAG_MODE accepts.
+
+    >>> modes()
+    ['auto', 'offline', 'llm']
+    """
+    return [AUTO, *ANSWERERS]
+
+
+def resolve(requested: str | None, configured: str, llm_available: bool) -> str:
+    """The mode a question is answered in: the requested one, else the configured one; `auto` is the LLM
+    when one is available, and a mode that needs an LLM falls back to `offline` when none is.
+
+    >>> resolve(None, "auto", True), resolve(None, "auto", False), resolve("offline", "llm", True)
+    ('llm', 'offline', 'offline')
+    >>> resolve("poetry", "auto", False)
+    Traceback (most recent call last):
+    core.errors.SettingsError: answer mode must be one of auto, offline, llm; not 'poetry'
+    """
+    mode = requested or configured
+    if mode not in modes():
+        raise SettingsError(f"answer mode must be one of {', '.join(modes())}; not {mode!r}")
+    if mode == AUTO:
+        mode = "llm" if llm_available else "offline"
+    return "offline" if ANSWERERS[mode].needs_llm and not llm_available else mode
+
+
+def words(text: str) -> Iterator[Delta]:
+    """A finished text as word-by-word `Delta` events (the offline answer streams like a written one).
+
+    >>> [d.text for d in words("It was $5 [1].")]
+    ['It ', 'was ', '$5 ', '[1].']
+    """
+    for match in re.finditer(r"\S+\s*", text):
+        yield Delta(match.group())
+
+
+from rag.answer import extractive, llm  # noqa: E402,F401  (each registers its mode)

@@ -1,0 +1,76 @@
+"""Hybrid retrieval: dense + BM25 over the same committed passages, fused by reciprocal rank, reranked,
+near-duplicates collapsed.
+
+`HybridRetriever` is a llama-index `BaseRetriever`: `retrieve("question")` returns
+`NodeWithScore`s (metadata: source, title, date, start, end), so it can be
+handed to a user's own llama-index pipeline; the answerers call the same path
+through `search`, which turns the nodes back into `ScoredChunk`s.
+"""
+from __future__ import annotations
+
+import numpy as np
+from llama_index.core.retrievers import BaseRetriever
+from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
+
+from core.records import Chunk, Filters, ScoredChunk
+from rag.rerank import NoReranker, Reranker
+from rag.retrieve.collapse import collapse
+from rag.retrieve.corpus import Corpus
+from rag.retrieve.dense import dense
+from rag.retrieve.fuse import rrf
+
+CHUNK_FIELDS = ("source", "start", "end", "doc_hash", "title", "date", "ordinal")
+HIDDEN_FROM_MODELS = ["start", "end", "doc_hash", "ordinal", "similarity"]  # offsets mean nothing to an LLM
+
+
+class HybridRetriever(BaseRetriever):
+    def __init__(self, store, corpus: Corpus, encode_query, top_k: int = 5, candidates: int = 20,
+                 rrf_k: int = 60, filters: Filters = Filters(), reranker: Reranker | None = None):
+        super().__init__()
+        self.store, self.corpus, self.encode_query = store, corpus, encode_query
+        self.top_k, self.candidates, self.rrf_k, self.filters = top_k, candidates, rrf_k, filters
+        self.reranker = reranker or NoReranker()
+
+    def search(self, query: str, vector: list[float] | None = None) -> list[ScoredChunk]:
+        """The passages for `query`, best first, through llama-index's `retrieve` (its callbacks see them)."""
+        return [from_node(n) for n in self.retrieve(QueryBundle(query_str=query, embedding=vector))]
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        return [to_node(s) for s in self.ranked(query_bundle.query_str, query_bundle.embedding)]
+
+    def ranked(self, query: str, vector: list[float] | None = None) -> list[ScoredChunk]:
+        """Fuse the dense and lexical rankings, rerank the fused candidates, collapse near-copies, cut to top_k."""
+        vector = vector or self.encode_query(query)
+        found = dense(self.store, self.corpus, vector, self.candidates, self.filters)
+        vectors = {s.chunk.id: v for s, v in found}
+        lexical = self.corpus.bm25.search(query, self.candidates, self.filters)
+        fused = rrf([[s.chunk.id for s, _ in found], lexical], self.rrf_k)[: self.top_k * 3]
+        missing = [cid for cid, _ in fused if cid not in vectors]
+        vectors.update(self.store.embeddings_of(missing) if missing else {})
+        scored = [ScoredChunk(self.corpus.by_id[cid], score, _cosine(vector, vectors.get(cid))) for cid, score in fused]
+        reranked = self.reranker.rerank(query, scored)
+        return collapse([(s, vectors.get(s.chunk.id)) for s in reranked], self.corpus.duplicates)[: self.top_k]
+
+
+def _cosine(a: list[float], b: list[float] | None) -> float:
+    return float(np.dot(a, b)) if b is not None else 0.0
+
+
+def to_node(scored: ScoredChunk) -> NodeWithScore:
+    """A passage as a llama-index node; `from_node` reverses it.
+
+    >>> s = ScoredChunk(Chunk("c1", "/a.txt", "Text.", 4, 9, "h", "T", "2024-01-02", 3), 0.5, 0.8)
+    >>> from_node(to_node(s)) == s
+    True
+    """
+    c = scored.chunk
+    metadata = {field: getattr(c, field) for field in CHUNK_FIELDS} | {"similarity": scored.similarity}
+    node = TextNode(id_=c.id, text=c.text, metadata=metadata, excluded_llm_metadata_keys=HIDDEN_FROM_MODELS,
+                    excluded_embed_metadata_keys=HIDDEN_FROM_MODELS)
+    return NodeWithScore(node=node, score=scored.score)
+
+
+def from_node(node: NodeWithScore) -> ScoredChunk:
+    meta = node.node.metadata
+    chunk = Chunk(node.node.node_id, text=node.node.get_content(), **{f: meta[f] for f in CHUNK_FIELDS})
+    return ScoredChunk(chunk, float(node.score or 0.0), float(meta.get("similarity", 0.0)))

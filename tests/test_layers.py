@@ -1,0 +1,70 @@
+"""The layering rule, checked on every import statement of the project's own code:
+core < text < index < rag < ui, eval < cli — no module imports a package above its own,
+`ui` and `eval` do not import each other, and each outside system has one module."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from conftest import REPO
+
+RANK = {"core": 0, "text": 1, "index": 2, "rag": 3, "ui": 4, "eval": 4, "cli": 5}
+# outside system -> the one module allowed to import it (eval/bench.py measures a naive pipeline: exempt)
+OWNERS = {"chromadb": {"index/store.py"}, "torch": {"index/embed.py"}, "sentence_transformers": {"index/embed.py"},
+          "gradio": {"ui/app.py"}, "openai": set(), "llama_index.llms": {"rag/answer/llm.py"}}
+EXEMPT_FROM_OWNERS = {"eval/bench.py"}
+
+
+def project_modules() -> list[Path]:
+    return sorted(p for layer in RANK for p in ([REPO / "cli.py"] if layer == "cli" else (REPO / layer).rglob("*.py")))
+
+
+def imports(path: Path) -> list[tuple[int, str]]:
+    """(line, imported module) of every import statement in a file, at any depth (lazy imports count)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.append((node.lineno, node.module))
+    return found
+
+
+def layer_of(path: Path) -> str:
+    return path.relative_to(REPO).parts[0].removesuffix(".py")
+
+
+def test_no_module_imports_a_layer_above_its_own():
+    wrong = []
+    for path in project_modules():
+        own = layer_of(path)
+        for line, module in imports(path):
+            target = module.split(".")[0]
+            if target in RANK and target != own and (RANK[target] >= RANK[own]):
+                wrong.append(f"{path.relative_to(REPO)}:{line} ({own}) imports {module} ({target})")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_index_builds_only_on_core_and_text():
+    wrong = [f"{p.relative_to(REPO)}:{line} imports {m}" for p in (REPO / "index").rglob("*.py")
+             for line, m in imports(p) if m.split(".")[0] in {"rag", "ui", "eval", "cli"}]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_each_outside_system_is_imported_by_one_module():
+    wrong = []
+    for path in project_modules():
+        name = str(path.relative_to(REPO))
+        for line, module in imports(path):
+            for system, owners in OWNERS.items():
+                if (module == system or module.startswith(system + ".")) and name not in owners | EXEMPT_FROM_OWNERS:
+                    wrong.append(f"{name}:{line} imports {module} (only {sorted(owners) or 'through llama-index'})")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_rule_catches_a_violation(tmp_path):
+    """The checker itself: an upward import in a throwaway file is reported."""
+    bad = tmp_path / "bad.py"
+    bad.write_text("def f():\n    from rag.assistant import Assistant\n")
+    assert imports(bad) == [(2, "rag.assistant")]
+    assert RANK["rag"] >= RANK["index"]
