@@ -118,7 +118,7 @@ def test_upload_index_ask_remove(tmp_path, embedder):
     assert "tool.exe</b>: refused: unsupported file type" in summary
     assert "huge.txt</b>: refused: file is 0.0 MB, over the 0.01 MB upload limit" in summary
     assert "zorblat notes.txt" in table and cleared is None
-    stored = uploads.uploads_dir(settings.index_dir) / "zorblat notes.txt"
+    stored = uploads.uploads_dir(settings.store.index_dir) / "zorblat notes.txt"
     assert stored.is_file() and [d.source for d in assistant.documents()] == [str(stored)]
 
     _, chat, sources, _ = run_ask(handlers, "Where is the Zorblat festival held?")

@@ -31,6 +31,21 @@ def test_markers_link_to_their_source_cards():
     assert 'id="src-3-1"' in panel and 'id="src-3-2"' in panel
 
 
+@pytest.mark.parametrize("text", ["Both sources agree [1, 2].", "Both sources agree [1][2].", "Both [2,1]."])
+def test_grouped_and_adjacent_markers_link_each_number(text):
+    """The LLM's renumbered form "[1, 2]" and the adjacent form "[1][2]" both lead to both cards."""
+    from markdown_it import MarkdownIt
+
+    page = MarkdownIt().render(render.answer_markdown(answer(text, [citation(), citation()]), turn=2))
+    assert set(re.findall(r'href="#(src-2-\d)"', page)) == {"src-2-1", "src-2-2"}
+    assert "[1" in re.sub(r"<[^>]+>", "", page) or "[2" in re.sub(r"<[^>]+>", "", page)
+
+
+def test_grouped_marker_links_only_numbers_with_a_citation():
+    md = render.answer_markdown(answer("Fact [1, 7].", [citation()]), turn=1)
+    assert "(#src-1-1)" in md and "#src-1-7" not in md and "7" in md
+
+
 def test_marker_without_a_citation_stays_plain_text():
     md = render.answer_markdown(answer("Fact [1] and [4].", [citation()]), turn=1)
     assert "(#src-1-1)" in md and "#src-1-4" not in md and "\\[4\\]" in md

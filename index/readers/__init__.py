@@ -11,17 +11,11 @@ from __future__ import annotations
 
 from typing import Callable
 
+from core.registry import Registry
+
 Reader = Callable[[bytes, str], "tuple[str, dict[str, str]]"]  # (data, fallback encoding) -> (text, hints)
-READERS: dict[str, Reader] = {}
-
-
-def reader(*suffixes: str) -> Callable[[Reader], Reader]:
-    """Register a reader for file suffixes (lower case, with the dot)."""
-    def register(function: Reader) -> Reader:
-        for suffix in suffixes:
-            READERS[suffix] = function
-        return function
-    return register
+READERS = Registry("file type")
+reader = READERS.register  # @reader(".txt", ".md"): register a reader for file suffixes (lower case, with the dot)
 
 
 def supported() -> list[str]:

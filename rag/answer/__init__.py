@@ -26,6 +26,7 @@ from typing import Callable, Iterator, Protocol
 
 from core.errors import SettingsError
 from core.records import Delta, Event, Message
+from core.registry import Registry
 from core.settings import AnswerSettings, LLMSettings
 
 AUTO = "auto"
@@ -52,15 +53,8 @@ class Answerer(Protocol):
         """`Delta` pieces as they are produced, then exactly one final `Answer`."""
 
 
-ANSWERERS: dict[str, Callable[[Tools], Answerer]] = {}
-
-
-def register(name: str):
-    """Class decorator: make an answer mode available under `name` (RAG_MODE, the UI, `model` in the API)."""
-    def add(cls):
-        ANSWERERS[name] = cls
-        return cls
-    return add
+ANSWERERS = Registry("RAG_MODE")
+register = ANSWERERS.register   # class decorator: @register("name") makes an answer mode available (RAG_MODE, UI)
 
 
 def modes() -> list[str]:

@@ -11,10 +11,10 @@ registry line; `RAG_RERANKER` (settings.retrieval.reranker) chooses it:
 """
 from __future__ import annotations
 
-from typing import Callable, Protocol
+from typing import Protocol
 
-from core.errors import SettingsError
 from core.records import ScoredChunk
+from core.registry import Registry
 
 
 class Reranker(Protocol):
@@ -22,15 +22,8 @@ class Reranker(Protocol):
         """The same passages (or fewer), best first."""
 
 
-RERANKERS: dict[str, Callable[..., Reranker]] = {}
-
-
-def register(name: str):
-    """Class decorator: make a reranker available under `name`."""
-    def add(cls):
-        RERANKERS[name] = cls
-        return cls
-    return add
+RERANKERS = Registry("RAG_RERANKER")
+register = RERANKERS.register   # class decorator: @register("name") makes a reranker available under a name
 
 
 def make_reranker(name: str, tools=None) -> Reranker:
@@ -42,9 +35,7 @@ def make_reranker(name: str, tools=None) -> Reranker:
     Traceback (most recent call last):
     core.errors.SettingsError: RAG_RERANKER must be one of none, similarity; not 'magic'
     """
-    if name not in RERANKERS:
-        raise SettingsError(f"RAG_RERANKER must be one of {', '.join(RERANKERS)}; not {name!r}")
-    return RERANKERS[name](tools)
+    return RERANKERS.choose(name)(tools)
 
 
 @register("none")
