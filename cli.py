@@ -220,15 +220,25 @@ def eval_command(gold: Optional[Path] = typer.Option(None, help="Gold set (JSONL
                  judge: int = typer.Option(0, "--judge", help="LLM mode only: LLM-judge passes (0 = none; "
                                            "2+ also reports the run-to-run spread)"),
                  seed: int = typer.Option(13), compare: Optional[list[Path]] = typer.Option(
-                     None, "--compare", help="OLD_DIR NEW_DIR: what changed between two runs"),
-                 index_dir: Optional[Path] = IndexDir):
+                     None, "--compare", help="OLD_DIR NEW_DIR: what changed between two runs, and whether "
+                                             "it is significant"),
+                 fail_on_regression: bool = typer.Option(False, "--fail-on-regression",
+                                                         help="with --compare: exit 1 on a significant drop"),
+                 force: bool = typer.Option(False, "--force", help="with --compare: compare runs of different "
+                                                                   "corpora or gold sets"),
+                 index_dir: Optional[Path] = typer.Option(
+                     None, "--index-dir", help="Answer from this index (default: an index of the corpus alone, "
+                                               "built for the run and cached by its content hash)")):
     """Score answers against gold Q&A pairs or a public benchmark."""
     from eval import command
 
     if compare:
         if len(compare) != 2:
             raise RagError("--compare takes two folders: --compare OLD_DIR --compare NEW_DIR")
-        print(command.compare_dirs(compare[0], compare[1]))
+        text, verdict = command.compare(compare[0], compare[1], force=force)
+        print(text)
+        if fail_on_regression and verdict == "worse":
+            raise typer.Exit(1)
         return
     if out is None or not (gold or benchmark):
         raise RagError("give --out and either --gold FILE --docs FOLDER or --benchmark NAME")
@@ -241,7 +251,8 @@ def eval_command(gold: Optional[Path] = typer.Option(None, help="Gold set (JSONL
             report = command.run_benchmark(benchmark, out, settings, limit=limit, seed=seed, progress=tell,
                                            judge_repeats=judge)
         else:
-            report = command.run_gold(gold, corpus, out, settings, progress=tell, judge_repeats=judge)
+            report = command.run_gold(gold, corpus, out, settings, progress=tell, judge_repeats=judge,
+                                      isolate=index_dir is None)
     for line in command.summary_lines(report):
         print(line)
 

@@ -1,34 +1,72 @@
 """What `rag eval` does: ingest, run, write reports, compare runs, check the CI thresholds."""
 from __future__ import annotations
 
+import datetime
+import hashlib
 import json
+import time
 from pathlib import Path
 
-from eval import gold as gold_sets
-from eval import report as reports
-from eval.runner import EvalReport, run
 from core.errors import GoldFileError, RagError
 from core.settings import Settings
+from eval import gold as gold_sets
+from eval import report as reports
+from eval import significance
+from eval.fingerprint import fingerprint, tree_hash
+from eval.runner import EvalReport, run
 
 THRESHOLDS = Path(__file__).with_name("thresholds.json")
+WARM_UP_QUESTION = "What are these documents about?"
 
 
-def _assistant(settings: Settings, index_dir: Path | None = None):
+def _assistant(settings: Settings, index_dir: Path | None = None, embedder=None):
     from rag.assistant import Assistant
 
-    return Assistant(settings=settings.replace(index_dir=index_dir) if index_dir else settings)
+    return Assistant(settings=settings.replace(index_dir=index_dir) if index_dir else settings, embedder=embedder)
+
+
+def isolated(settings: Settings, corpus: Path) -> Settings:
+    """Settings whose index holds exactly `corpus`: a folder (or, on a Chroma server, a collection) keyed by the
+    corpus's location and content hash, beside the working index. A second run re-embeds nothing; the user's
+    working index is never read or written.
+
+    >>> s = isolated(Settings(index_dir="/data/.index"), Path("/nonexistent"))
+    >>> s.store.index_dir.parent
+    PosixPath('/data/.index-eval')
+    """
+    content, _ = tree_hash(corpus) if Path(corpus).is_dir() else ("", 0)
+    key = hashlib.sha256(f"{Path(corpus).absolute()}\0{content}".encode()).hexdigest()[:16]
+    if settings.store.chroma_host:
+        return settings.replace(collection=f"eval-{key}")
+    index_dir = Path(settings.store.index_dir).absolute()
+    return settings.replace(index_dir=index_dir.with_name(f"{index_dir.name}-eval") / key)
+
+
+def warm_up(assistant) -> float:
+    """Load the encoder and the snapshot before anything is timed; the seconds it took."""
+    began = time.perf_counter()
+    for _ in assistant.stream(WARM_UP_QUESTION, mode="offline"):
+        pass
+    return time.perf_counter() - began
 
 
 def run_gold(gold_path: Path, docs_dir: Path, out_dir: Path, settings: Settings, progress=None,
-             assistant=None, judge_repeats: int = 0) -> EvalReport:
+             assistant=None, judge_repeats: int = 0, isolate: bool = True, embedder=None) -> EvalReport:
+    """Answer and score a gold set from exactly `docs_dir`: in an index of its own unless `isolate` is False
+    (`--index-dir`) or an assistant is passed in."""
     items = gold_sets.load(gold_path, docs_dir)
-    assistant = assistant or _assistant(settings)
+    began, clock = datetime.datetime.now(datetime.timezone.utc), time.perf_counter()
+    assistant = assistant or _assistant(isolated(settings, docs_dir) if isolate else settings, embedder=embedder)
     reply = judge_reply(assistant, judge_repeats)
     report = assistant.ingest([docs_dir])
     if report.failed:
         raise GoldFileError(f"{docs_dir}: {len(report.failed)} corpus files failed to ingest: {report.failed[:3]}")
+    warm = warm_up(assistant)
     result = with_judge(run(items, assistant, progress), reply, judge_repeats)
-    reports.write(result, out_dir, f"Eval: {Path(gold_path).name} ({assistant.mode_for(None)} mode)")
+    result.run = fingerprint(assistant.settings, Path(docs_dir), Path(gold_path), result.items, began,
+                             time.perf_counter() - clock, warm)
+    modes = "/".join(result.run["modes_used"])
+    reports.write(result, out_dir, f"Eval: {Path(gold_path).name} ({modes} mode)")
     return result
 
 
@@ -38,10 +76,14 @@ def run_benchmark(name: str, out_dir: Path, settings: Settings, limit: int | Non
 
     home = bench_home(settings, name)
     bench = benchmarks.prepare(name, home / "corpus", settings.shared / "benchmarks", limit, seed)
+    began, clock = datetime.datetime.now(datetime.timezone.utc), time.perf_counter()
     assistant = _assistant(settings, home / "index")
     reply = judge_reply(assistant, judge_repeats)
     assistant.ingest([bench.corpus])
+    warm = warm_up(assistant)
     result = with_judge(run(bench.items, assistant, progress), reply, judge_repeats)
+    result.run = fingerprint(assistant.settings, Path(bench.corpus), None, result.items, began,
+                             time.perf_counter() - clock, warm)
     result.summary.update(bench.extra_metrics(result.items))
     result.summary.update({"benchmark": name, "limit": limit, "seed": seed})
     reports.write(result, out_dir, f"Benchmark: {name} (limit {limit}, seed {seed})")
@@ -80,26 +122,66 @@ def summary_lines(result: EvalReport) -> list[str]:
     return [f"{k:32} {v}" for k, v in reports.summary_rows(result.summary)]
 
 
-def load_summary(folder: Path) -> tuple[dict, list[dict]]:
+def load_results(folder: Path) -> dict:
     try:
         data = json.loads((Path(folder) / "results.json").read_text())
     except (OSError, json.JSONDecodeError) as err:
         raise GoldFileError(f"{folder}/results.json: cannot read ({err})") from None
+    return data
+
+
+def load_summary(folder: Path) -> tuple[dict, list[dict]]:
+    data = load_results(folder)
     return data["summary"], data["items"]
 
 
-def compare_dirs(old: Path, new: Path) -> str:
-    """Metrics side by side and the items that flipped right <-> wrong."""
-    (s_old, i_old), (s_new, i_new) = load_summary(old), load_summary(new)
-    lines = [f"{'metric':32} {'old':>8} {'new':>8}"]
-    for key, _ in reports.summary_rows(s_new):
-        lines.append(f"{key:32} {reports.fmt(s_old.get(key)):>8} {reports.fmt(s_new.get(key)):>8}")
-    before = {i["id"]: i["correct"] for i in i_old}
-    for item in i_new:
-        if item["id"] in before and before[item["id"]] != item["correct"]:
-            arrow = "wrong -> right" if item["correct"] else "right -> wrong"
-            lines.append(f"{arrow}: {item['id']} {item['question']}")
-    return "\n".join(lines)
+PAIRED_METRICS = ["correct", "hit_at_1", "hit_at_k", "mrr", "exact_match", "f1", "cited_precision",
+                  "citation_support", "latency_ms"]
+
+
+def compare_dirs(old: Path, new: Path, force: bool = False) -> str:
+    return compare(old, new, force)[0]
+
+
+def compare(old: Path, new: Path, force: bool = False) -> tuple[str, str]:
+    """(report text, verdict) of two runs: each metric's paired change with its 95 % bootstrap interval, the
+    items that flipped, an exact McNemar test on them, and 'better' / 'worse' / 'no significant change'."""
+    a, b = load_results(old), load_results(new)
+    _check_comparable(a.get("run", {}), b.get("run", {}), force)
+    before = {i["id"]: i for i in a["items"]}
+    pairs = [(before[i["id"]], i) for i in b["items"] if i["id"] in before]
+    lines = [f"{'metric':24} {'old':>9} {'new':>9} {'change':>9}  95 % interval (paired bootstrap)"]
+    lines += [_metric_line(key, pairs) for key in PAIRED_METRICS if _paired(key, pairs)]
+    better = [n for o, n in pairs if n["correct"] and not o["correct"]]
+    worse = [n for o, n in pairs if o["correct"] and not n["correct"]]
+    lines += [f"wrong -> right: {i['id']} {i['question']}" for i in better]
+    lines += [f"right -> wrong: {i['id']} {i['question']}" for i in worse]
+    decision = significance.verdict(len(better), len(worse))
+    lines.append(f"{len(pairs)} paired items; {len(better)} better, {len(worse)} worse; exact McNemar "
+                 f"p = {significance.mcnemar_exact(len(better), len(worse)):.4f}; verdict: {decision}")
+    return "\n".join(lines), decision
+
+
+def _paired(key: str, pairs) -> list[tuple[float, float]]:
+    return [(float(o[key]), float(n[key])) for o, n in pairs if o.get(key) is not None and n.get(key) is not None]
+
+
+def _metric_line(key: str, pairs) -> str:
+    values = _paired(key, pairs)
+    old, new = [o for o, _ in values], [n for _, n in values]
+    diff, low, high = significance.paired_bootstrap(old, new)
+    mark = " *" if low > 0 or high < 0 else ""
+    return (f"{key:24} {sum(old) / len(old):9.3f} {sum(new) / len(new):9.3f} {diff:+9.3f}  "
+            f"[{low:+.3f}, {high:+.3f}]{mark}")
+
+
+def _check_comparable(old: dict, new: dict, force: bool) -> None:
+    """Runs of different corpora or gold sets answer different questions: refuse, unless forced."""
+    for part in ("corpus", "gold"):
+        a, b = old.get(part, {}).get("sha256"), new.get(part, {}).get("sha256")
+        if a and b and a != b and not force:
+            raise RagError(f"the two runs used different {part} contents ({a[:12]} vs {b[:12]}): their figures "
+                           "are not comparable (--force compares them anyway)")
 
 
 def check_thresholds(summary: dict, thresholds: dict) -> list[str]:

@@ -16,9 +16,10 @@ from core.records import Answer
 class EvalReport:
     summary: dict
     items: list[dict] = field(default_factory=list)
+    run: dict = field(default_factory=dict)     # the fingerprint: what produced these figures (eval.fingerprint)
 
     def to_dict(self) -> dict:
-        return {"summary": self.summary, "items": self.items}
+        return {"run": self.run, "summary": self.summary, "items": self.items}
 
 
 def score_item(item: GoldItem, answer: Answer, latency_ms: float, text_of: Callable[[str], str],

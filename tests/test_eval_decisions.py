@@ -1,0 +1,101 @@
+"""An eval harness that decides: runs isolated from the user's working index, fingerprinted, and compared with
+paired significance tests (so two runs of the same code differ by nothing, and a degraded setting is 'worse')."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from cli import app
+from core.settings import Settings
+from eval import command
+from rag.assistant import Assistant
+
+from conftest import REPO
+
+SAMPLE_GOLD = REPO / "eval" / "gold" / "sample.jsonl"
+POLLUTION = ("SOCAR paid $1.2 billion for its stake in the Tamar gas field, the company said on Monday. "
+             "The name of the Jewish community member who was targeted is David Levi.\n")
+VARYING = {"latency_p50_ms", "latency_p95_ms"}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, embedder, corpus_dir):
+    """Three runs of the sample suite: on a machine whose working index is polluted, on a clean one (twice the
+    same code), and with RAG_TOP_K=1."""
+    base = tmp_path_factory.mktemp("eval-runs")
+    polluted = Settings(index_dir=base / "work" / ".index")
+    extra = base / "uploads"
+    extra.mkdir()
+    (extra / "notes.txt").write_text(POLLUTION)
+    working = Assistant(settings=polluted, embedder=embedder)
+    working.ingest([corpus_dir, extra])
+    out = {"polluted": command.run_gold(SAMPLE_GOLD, corpus_dir, base / "polluted", polluted, embedder=embedder),
+           "working_docs": len(working.documents())}
+    clean = Settings(index_dir=base / "clean" / ".index")
+    out["clean"] = command.run_gold(SAMPLE_GOLD, corpus_dir, base / "clean-run", clean, embedder=embedder)
+    out["degraded"] = command.run_gold(SAMPLE_GOLD, corpus_dir, base / "degraded", clean.replace(top_k=1),
+                                       embedder=embedder)
+    out["dirs"] = {name: base / name for name in ("polluted", "clean-run", "degraded")}
+    return out
+
+
+def figures(report) -> dict:
+    return {k: v for k, v in report.summary.items() if k not in VARYING}
+
+
+def test_a_polluted_working_index_changes_nothing(runs):
+    assert figures(runs["polluted"]) == figures(runs["clean"])
+    answers = {i["id"]: i["answer"] for i in runs["polluted"].items}
+    assert answers == {i["id"]: i["answer"] for i in runs["clean"].items}
+    assert not any("notes.txt" in c["source"] for i in runs["polluted"].items for c in i["citations"])
+    assert runs["working_docs"] == 6                          # the user's working index was left as it was
+
+
+def test_the_polluted_index_would_have_changed_answers(runs, embedder, corpus_dir, tmp_path):
+    """Guard: the pollution is not inert — answering from the working index (--index-dir) does change answers."""
+    work = runs["dirs"]["polluted"].parent / "work" / ".index"
+    direct = command.run_gold(SAMPLE_GOLD, corpus_dir, tmp_path / "direct", Settings(index_dir=work),
+                              embedder=embedder, isolate=False)
+    assert any("notes.txt" in c["source"] for i in direct.items for c in i["citations"])
+
+
+def test_every_fingerprint_field_is_recorded(runs):
+    run = json.loads((runs["dirs"]["clean-run"] / "results.json").read_text())["run"]
+    assert set(run["code"]) in ({"commit", "dirty"}, {"package_version"})
+    assert run["settings"]["top_k"] == 6 and run["settings"]["mode"] == "auto" and "index_dir" in run["settings"]
+    assert len(run["corpus"]["sha256"]) == 64 and run["corpus"]["files"] == 5
+    assert len(run["gold"]["sha256"]) == 64 and run["gold"]["items"] == 108
+    assert len(run["embedding_model"]["sha256"]) == 64 and run["answerer_artefact"]
+    assert run["modes_used"] == {"offline": 108}
+    assert run["machine"]["cores"] and run["started"] and run["seconds"] > 0 and run["warmup_seconds"] > 0
+
+
+def test_same_code_twice_is_no_significant_change(runs):
+    text, verdict = command.compare(runs["dirs"]["polluted"], runs["dirs"]["clean-run"])
+    assert verdict == "no significant change" and "0 better, 0 worse" in text
+
+
+def test_a_degraded_setting_is_worse_and_fails_the_gate(runs):
+    text, verdict = command.compare(runs["dirs"]["clean-run"], runs["dirs"]["degraded"])
+    assert verdict == "worse", text
+    line = next(l for l in text.splitlines() if l.startswith("correct "))
+    assert line.rstrip().endswith("*")                          # its interval excludes zero
+    gate = CliRunner().invoke(app, ["eval", "--compare", str(runs["dirs"]["clean-run"]),
+                                    "--compare", str(runs["dirs"]["degraded"]), "--fail-on-regression"])
+    assert gate.exit_code == 1 and "verdict: worse" in gate.output
+    same = CliRunner().invoke(app, ["eval", "--compare", str(runs["dirs"]["polluted"]),
+                                    "--compare", str(runs["dirs"]["clean-run"]), "--fail-on-regression"])
+    assert same.exit_code == 0
+
+
+def test_runs_of_different_corpora_are_not_compared_unless_forced(runs, tmp_path):
+    data = json.loads((runs["dirs"]["clean-run"] / "results.json").read_text())
+    data["run"]["corpus"]["sha256"] = "0" * 64
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "results.json").write_text(json.dumps(data))
+    refused = CliRunner().invoke(app, ["eval", "--compare", str(runs["dirs"]["clean-run"]), "--compare", str(other)])
+    assert refused.exit_code == 1 and "different corpus" in " ".join(refused.output.split())
+    assert command.compare(runs["dirs"]["clean-run"], other, force=True)[1] == "no significant change"
