@@ -226,6 +226,9 @@ def eval_command(gold: Optional[Path] = typer.Option(None, help="Gold set (JSONL
                                                          help="with --compare: exit 1 on a significant drop"),
                  force: bool = typer.Option(False, "--force", help="with --compare: compare runs of different "
                                                                    "corpora or gold sets"),
+                 robustness: Optional[str] = typer.Option(
+                     None, "--robustness", help="all, or some of negative,noise,duplication,conflict: "
+                                                "constructed suites scored beside the plain run"),
                  index_dir: Optional[Path] = typer.Option(
                      None, "--index-dir", help="Answer from this index (default: an index of the corpus alone, "
                                                "built for the run and cached by its content hash)")):
@@ -242,6 +245,9 @@ def eval_command(gold: Optional[Path] = typer.Option(None, help="Gold set (JSONL
         return
     if out is None or not (gold or benchmark):
         raise RagError("give --out and either --gold FILE --docs FOLDER or --benchmark NAME")
+    from eval.robustness import parse_suites
+
+    suites = parse_suites(robustness) if robustness else None
     settings = settings_for(index_dir)
     corpus = docs or settings.shared / "corpus"
     if gold and not corpus.is_dir():
@@ -249,12 +255,14 @@ def eval_command(gold: Optional[Path] = typer.Option(None, help="Gold set (JSONL
     with progress_bar("questions") as tell:
         if benchmark:
             report = command.run_benchmark(benchmark, out, settings, limit=limit, seed=seed, progress=tell,
-                                           judge_repeats=judge)
+                                           judge_repeats=judge, suites=suites)
         else:
             report = command.run_gold(gold, corpus, out, settings, progress=tell, judge_repeats=judge,
-                                      isolate=index_dir is None)
+                                      isolate=index_dir is None, suites=suites)
     for line in command.summary_lines(report):
         print(line)
+    for suite, figures in report.summary.get("robustness", {}).items():
+        print(f"robustness {suite:12} " + ", ".join(f"{k} {v}" for k, v in figures.items() if k != "suite"))
 
 
 @app.command()

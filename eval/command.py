@@ -51,7 +51,8 @@ def warm_up(assistant) -> float:
 
 
 def run_gold(gold_path: Path, docs_dir: Path, out_dir: Path, settings: Settings, progress=None,
-             assistant=None, judge_repeats: int = 0, isolate: bool = True, embedder=None) -> EvalReport:
+             assistant=None, judge_repeats: int = 0, isolate: bool = True, embedder=None,
+             suites: list[str] | None = None) -> EvalReport:
     """Answer and score a gold set from exactly `docs_dir`: in an index of its own unless `isolate` is False
     (`--index-dir`) or an assistant is passed in."""
     items = gold_sets.load(gold_path, docs_dir)
@@ -67,11 +68,66 @@ def run_gold(gold_path: Path, docs_dir: Path, out_dir: Path, settings: Settings,
                              time.perf_counter() - clock, warm)
     modes = "/".join(result.run["modes_used"])
     reports.write(result, out_dir, f"Eval: {Path(gold_path).name} ({modes} mode)")
+    if suites:
+        result.summary["robustness"] = run_robustness(items, Path(docs_dir), out_dir, settings, suites, result,
+                                                      assistant.embedder, progress)
     return result
 
 
+def run_robustness(items: list, corpus: Path, out_dir: Path, settings: Settings, suites: list[str],
+                   plain: EvalReport, embedder=None, progress=None) -> dict:
+    """Each robustness suite (`eval.robustness`) scored beside the plain run; written to robustness.json."""
+    from eval import robustness
+
+    base = isolated(settings, corpus)
+    variants = Path(base.store.index_dir).parent / "variants" / Path(base.store.index_dir).name
+    before = {i["id"]: i for i in plain.items}
+    figures = {"plain": {k: round(v, 4) if isinstance(v, float) else v for k, v in {
+        "n": len(plain.items), "answerable_correct": plain.summary.get("answerable_correct"),
+        "refusal_recall": plain.summary.get("refusal_recall")}.items()}}
+    for suite in suites:
+        folder = corpus if suite == "negative" else robustness.variant_corpus(suite, items, corpus, variants,
+                                                                               settings.shared)
+        assistant = _assistant(isolated(settings, folder), embedder=embedder)
+        assistant.ingest([folder])
+        scored = _negative(items, folder, assistant) if suite == "negative" else \
+            _with_values(run([i for i in items if i.answerable], assistant, progress).items, items, corpus)
+        figures[suite] = robustness.summarise(suite, scored, before)
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    (Path(out_dir) / "robustness.json").write_text(json.dumps(figures, indent=2))
+    return figures
+
+
+def _negative(items: list, corpus: Path, assistant) -> list[dict]:
+    """Each answerable item asked from every document but its gold ones; scored as an unanswerable item."""
+    from eval import robustness
+    from eval.runner import score_item
+
+    scored = []
+    for item, rest in robustness.negative_items(items, corpus):
+        allowed = [str((Path(corpus) / name).absolute()) for name in rest]
+        began = time.perf_counter()
+        answer = assistant.ask(item.question, sources=allowed, history=item.history or None)
+        scored.append(score_item(item, answer, (time.perf_counter() - began) * 1000, assistant.document_text,
+                                 assistant.settings.retrieval.top_k))
+    return scored
+
+
+def _with_values(scored: list[dict], items: list, corpus: Path) -> list[dict]:
+    """Adds, for the conflict suite, whether each answer states both the gold value and its altered copy."""
+    from eval import robustness
+
+    texts = robustness.corpus_files(corpus)
+    by_id = {i.id: i for i in items}
+    for row in scored:
+        item = by_id[row["id"]]
+        pairs = [p for s in item.sources if s in texts for p in robustness.counterfeit(texts[s], item.answers)[1]]
+        row["shows_both"] = robustness.shows_both(row["answer"], pairs)
+    return scored
+
+
 def run_benchmark(name: str, out_dir: Path, settings: Settings, limit: int | None = None, seed: int = 13,
-                  progress=None, judge_repeats: int = 0) -> EvalReport:
+                  progress=None, judge_repeats: int = 0, suites: list[str] | None = None) -> EvalReport:
     from eval import benchmarks
 
     home = bench_home(settings, name)
@@ -87,6 +143,9 @@ def run_benchmark(name: str, out_dir: Path, settings: Settings, limit: int | Non
     result.summary.update(bench.extra_metrics(result.items))
     result.summary.update({"benchmark": name, "limit": limit, "seed": seed})
     reports.write(result, out_dir, f"Benchmark: {name} (limit {limit}, seed {seed})")
+    if suites:
+        result.summary["robustness"] = run_robustness(bench.items, bench.corpus, out_dir, settings, suites, result,
+                                                      assistant.embedder, progress)
     return result
 
 

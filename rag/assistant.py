@@ -63,8 +63,9 @@ class Assistant:
             self.refresh()
         return True
 
-    def _resolve(self, source: str) -> str:
-        docs = [d.source for d in self.store.documents()]
+    def _resolve(self, source: str, docs: list[str] | None = None) -> str:
+        """The indexed document `source` names (a path or a unique file name), or ''."""
+        docs = docs if docs is not None else [d.source for d in self.store.documents()]
         if source in docs:
             return source
         absolute = os.path.abspath(source)
@@ -143,7 +144,8 @@ class Assistant:
     def retriever(self, top_k=None, sources=None, since=None, until=None) -> HybridRetriever:
         """The retriever a question uses (also a llama-index retriever for pipelines of your own)."""
         r = self.settings.retrieval
-        resolved = tuple(self._resolve(x) or x for x in (sources or ()))
+        docs = [d.source for d in self.store.documents()] if sources else []
+        resolved = tuple(self._resolve(x, docs) or x for x in (sources or ()))
         filters = Filters(resolved, str(since or ""), str(until or ""))
         k = top_k or r.top_k
         return HybridRetriever(self.store, self.corpus, self.embedder.encode_one, k, max(r.candidates, k * 2),

@@ -99,7 +99,9 @@ def test_compare_lists_flipped_items(sample_run, tmp_path):
     other.mkdir()
     (other / "results.json").write_text(json.dumps(data))
     text = command.compare_dirs(out, other)
-    assert data["items"][0]["id"] in text and "0.500" in text
+    flipped = "wrong -> right" if data["items"][0]["correct"] else "right -> wrong"
+    assert f"{flipped}: {data['items'][0]['id']}" in text
+    assert "108 paired items" in text and "verdict: no significant change" in text   # one flip is noise
 
 
 def test_eval_run_python_api(sample):

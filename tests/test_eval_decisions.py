@@ -99,3 +99,21 @@ def test_runs_of_different_corpora_are_not_compared_unless_forced(runs, tmp_path
     refused = CliRunner().invoke(app, ["eval", "--compare", str(runs["dirs"]["clean-run"]), "--compare", str(other)])
     assert refused.exit_code == 1 and "different corpus" in " ".join(refused.output.split())
     assert command.compare(runs["dirs"]["clean-run"], other, force=True)[1] == "no significant change"
+
+
+def test_robustness_suites_write_their_four_figures(embedder, corpus_dir, tmp_path):
+    settings = Settings(index_dir=tmp_path / ".index")
+    result = command.run_gold(SAMPLE_GOLD, corpus_dir, tmp_path / "out", settings, embedder=embedder,
+                              suites=["negative", "noise", "duplication", "conflict"])
+    written = json.loads((tmp_path / "out" / "robustness.json").read_text())
+    assert written == result.summary["robustness"]
+    assert written["negative"]["n"] == 85 and 0.5 <= written["negative"]["refused"] <= 1.0
+    assert written["noise"]["answerable_correct"] >= written["plain"]["answerable_correct"] - 0.05
+    assert written["duplication"]["same_answer"] >= 0.9
+    assert {"conflict_flagged", "shows_both_values"} <= set(written["conflict"])
+    variants = list((tmp_path / ".index-eval" / "variants").iterdir())[0]
+    copies = sorted(p.name for p in (variants / "duplication").iterdir() if p.name.startswith("copy"))
+    altered = [p for p in (variants / "conflict").iterdir() if p.name.startswith("altered_")]
+    assert len(copies) == 3 * 5 and altered
+    assert "765 kilometers" not in next(p for p in altered if "003_" in p.name).read_text()
+    assert not (corpus_dir / copies[0]).exists()                   # the user's corpus folder is never written
