@@ -226,6 +226,8 @@ def eval_command(gold: Optional[Path] = typer.Option(None, help="Gold set (JSONL
                                                          help="with --compare: exit 1 on a significant drop"),
                  force: bool = typer.Option(False, "--force", help="with --compare: compare runs of different "
                                                                    "corpora or gold sets"),
+                 baseline: Optional[Path] = typer.Option(None, "--baseline", help="A previous run's folder: the "
+                                                         "report shows what changed since it"),
                  robustness: Optional[str] = typer.Option(
                      None, "--robustness", help="all, or some of negative,noise,duplication,conflict: "
                                                 "constructed suites scored beside the plain run"),
@@ -258,7 +260,7 @@ def eval_command(gold: Optional[Path] = typer.Option(None, help="Gold set (JSONL
                                            judge_repeats=judge, suites=suites)
         else:
             report = command.run_gold(gold, corpus, out, settings, progress=tell, judge_repeats=judge,
-                                      isolate=index_dir is None, suites=suites)
+                                      isolate=index_dir is None, suites=suites, baseline=baseline)
     for line in command.summary_lines(report):
         print(line)
     for suite, figures in report.summary.get("robustness", {}).items():

@@ -52,7 +52,7 @@ def warm_up(assistant) -> float:
 
 def run_gold(gold_path: Path, docs_dir: Path, out_dir: Path, settings: Settings, progress=None,
              assistant=None, judge_repeats: int = 0, isolate: bool = True, embedder=None,
-             suites: list[str] | None = None) -> EvalReport:
+             suites: list[str] | None = None, baseline: Path | None = None) -> EvalReport:
     """Answer and score a gold set from exactly `docs_dir`: in an index of its own unless `isolate` is False
     (`--index-dir`) or an assistant is passed in."""
     items = gold_sets.load(gold_path, docs_dir)
@@ -63,9 +63,13 @@ def run_gold(gold_path: Path, docs_dir: Path, out_dir: Path, settings: Settings,
     if report.failed:
         raise GoldFileError(f"{docs_dir}: {len(report.failed)} corpus files failed to ingest: {report.failed[:3]}")
     warm = warm_up(assistant)
-    result = with_judge(run(items, assistant, progress), reply, judge_repeats)
+    result = with_judge(run(items, assistant, progress), reply, judge_repeats, assistant)
     result.run = fingerprint(assistant.settings, Path(docs_dir), Path(gold_path), result.items, began,
                              time.perf_counter() - clock, warm)
+    result.run.update(gate_of(Path(gold_path), result.summary))
+    if baseline:
+        text, decision = compare_data(load_results(baseline), result.to_dict())
+        result.run["baseline"] = {"path": str(baseline), "text": text, "verdict": decision}
     modes = "/".join(result.run["modes_used"])
     reports.write(result, out_dir, f"Eval: {Path(gold_path).name} ({modes} mode)")
     if suites:
@@ -137,7 +141,7 @@ def run_benchmark(name: str, out_dir: Path, settings: Settings, limit: int | Non
     reply = judge_reply(assistant, judge_repeats)
     assistant.ingest([bench.corpus])
     warm = warm_up(assistant)
-    result = with_judge(run(bench.items, assistant, progress), reply, judge_repeats)
+    result = with_judge(run(bench.items, assistant, progress), reply, judge_repeats, assistant)
     result.run = fingerprint(assistant.settings, Path(bench.corpus), None, result.items, began,
                              time.perf_counter() - clock, warm)
     result.summary.update(bench.extra_metrics(result.items))
@@ -158,12 +162,19 @@ def judge_reply(assistant, repeats: int):
     return assistant.answerer("llm").reply
 
 
-def with_judge(result: EvalReport, reply, repeats: int) -> EvalReport:
-    """The LLM-judge score beside the LLM-free ones (never instead of them)."""
+def with_judge(result: EvalReport, reply, repeats: int, assistant=None) -> EvalReport:
+    """The LLM-judge score beside the LLM-free ones (never instead of them); judgements are cached beside the
+    eval indexes by (question, gold, answer, judge model), so a repeated run costs no judge call."""
     if reply is not None:
-        from eval.judge import judge
+        from eval.judge import JudgeCache, judge
 
-        result.summary.update(judge(result.items, reply, repeats))
+        cache = None
+        if assistant is not None:
+            llm = assistant.settings.llm
+            index_dir = Path(assistant.settings.store.index_dir).absolute()
+            cache = JudgeCache(index_dir.with_name(f"{index_dir.name}-eval") / "judge-cache.json",
+                               llm.model)
+        result.summary.update(judge(result.items, reply, repeats, cache))
     return result
 
 
@@ -205,7 +216,11 @@ def compare_dirs(old: Path, new: Path, force: bool = False) -> str:
 def compare(old: Path, new: Path, force: bool = False) -> tuple[str, str]:
     """(report text, verdict) of two runs: each metric's paired change with its 95 % bootstrap interval, the
     items that flipped, an exact McNemar test on them, and 'better' / 'worse' / 'no significant change'."""
-    a, b = load_results(old), load_results(new)
+    return compare_data(load_results(old), load_results(new), force)
+
+
+def compare_data(a: dict, b: dict, force: bool = False) -> tuple[str, str]:
+    """`compare` on two results.json contents."""
     _check_comparable(a.get("run", {}), b.get("run", {}), force)
     before = {i["id"]: i for i in a["items"]}
     pairs = [(before[i["id"]], i) for i in b["items"] if i["id"] in before]
@@ -241,6 +256,18 @@ def _check_comparable(old: dict, new: dict, force: bool) -> None:
         if a and b and a != b and not force:
             raise RagError(f"the two runs used different {part} contents ({a[:12]} vs {b[:12]}): their figures "
                            "are not comparable (--force compares them anyway)")
+
+
+SAMPLE_GOLD = Path(__file__).with_name("gold") / "sample.jsonl"
+
+
+def gate_of(gold_path: Path, summary: dict) -> dict:
+    """The CI gate's thresholds and outcome, for the sample suite they are set for ({} for other gold sets)."""
+    if Path(gold_path).resolve() != SAMPLE_GOLD.resolve():
+        return {}
+    thresholds = {k: v for k, v in json.loads(THRESHOLDS.read_text()).items() if not k.startswith("_")}
+    failures = check_thresholds(summary, thresholds)
+    return {"gate": {"thresholds": thresholds, "failures": failures, "passed": not failures}}
 
 
 def check_thresholds(summary: dict, thresholds: dict) -> list[str]:

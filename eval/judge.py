@@ -6,8 +6,11 @@ noisy, so the judging can be repeated; the mean and the run-to-run spread are bo
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import statistics
+from pathlib import Path
 from typing import Callable
 
 JUDGE_SYSTEM = (
@@ -43,15 +46,49 @@ def verdict(reply: str) -> bool | None:
     return None if not match else not match.group(1)
 
 
-def judge_run(items: list[dict], reply: Reply) -> list[bool | None]:
+def cache_key(item: dict, model: str, run: int) -> str:
+    """The judgement's identity: question, gold, answer, judge model and which of the repeated passes it is.
+
+    >>> item = {"question": "Who?", "answers": ["A"], "answer": "A [1]"}
+    >>> cache_key(item, "m", 0) == cache_key(dict(item), "m", 0), cache_key(item, "m", 0) == cache_key(item, "m", 1)
+    (True, False)
+    """
+    text = json.dumps([item["question"], item["answers"], item["answer"], model, run], ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class JudgeCache:
+    """Judgements kept in a JSON file: a repeated eval run asks the judge nothing it asked before."""
+
+    def __init__(self, path: Path | None = None, model: str = ""):
+        self.path, self.model, self.hits = path, model, 0
+        self.known: dict[str, bool | None] = json.loads(path.read_text()) if path and path.exists() else {}
+
+    def verdict(self, item: dict, run: int, ask: Callable[[], bool | None]) -> bool | None:
+        key = cache_key(item, self.model, run)
+        if key in self.known:
+            self.hits += 1
+            return self.known[key]
+        self.known[key] = ask()
+        return self.known[key]
+
+    def save(self) -> None:
+        if self.path:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_text(json.dumps(self.known))
+
+
+def judge_run(items: list[dict], reply: Reply, cache: JudgeCache | None = None, run: int = 0) -> list[bool | None]:
     """One judging pass over scored eval items (each with question, answers, answer)."""
-    verdicts = []
-    for item in items:
-        try:
-            verdicts.append(verdict(reply(judge_prompt(item["question"], item["answers"], item["answer"]))))
-        except Exception:  # a failed judge call is no verdict, never a crash of the eval
-            verdicts.append(None)
-    return verdicts
+    cache = cache or JudgeCache()
+    return [cache.verdict(item, run, lambda item=item: _ask(reply, item)) for item in items]
+
+
+def _ask(reply: Reply, item: dict) -> bool | None:
+    try:
+        return verdict(reply(judge_prompt(item["question"], item["answers"], item["answer"])))
+    except Exception:  # a failed judge call is no verdict, never a crash of the eval
+        return None
 
 
 def summarise(runs: list[list[bool | None]]) -> dict:
@@ -68,10 +105,13 @@ def summarise(runs: list[list[bool | None]]) -> dict:
             "llm_judge_no_verdict": round(missing, 3)}
 
 
-def judge(items: list[dict], reply: Reply, repeats: int = 1) -> dict:
-    """Judge every item `repeats` times; per-item mean verdicts go into the items, the summary is returned."""
-    runs = [judge_run(items, reply) for _ in range(max(1, repeats))]
+def judge(items: list[dict], reply: Reply, repeats: int = 1, cache: JudgeCache | None = None) -> dict:
+    """Judge every item `repeats` times; per-item mean verdicts go into the items, the summary is returned
+    (with how many judgements came from the cache)."""
+    cache = cache or JudgeCache()
+    runs = [judge_run(items, reply, cache, run) for run in range(max(1, repeats))]
+    cache.save()
     for item, verdicts in zip(items, zip(*runs)):
         counted = [v for v in verdicts if v is not None]
         item["llm_judge"] = sum(counted) / len(counted) if counted else None
-    return summarise(runs)
+    return {**summarise(runs), "llm_judge_cached": cache.hits}

@@ -150,8 +150,8 @@ def average(items: list[dict], key: str) -> float | None:
     return mean(values) if values else None
 
 
-ITEM_SCORES = ["correct", "hit_at_1", "hit_at_k", "mrr", "exact_match", "f1", "words", "cited_precision",
-               "citation_support", "quote_fidelity"]
+ITEM_SCORES = ["correct", "short_correct", "strict_correct", "hit_at_1", "hit_at_k", "mrr", "exact_match", "f1",
+               "words", "cited_precision", "citation_support", "quote_fidelity"]
 
 
 def aggregate(items: list[dict]) -> dict:

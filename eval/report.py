@@ -8,10 +8,34 @@ import shutil
 import tempfile
 from pathlib import Path
 
-SUMMARY_KEYS = ["n", "accuracy", "answerable_correct", "answerable_hit_at_1", "answerable_hit_at_k",
+SUMMARY_KEYS = ["n", "accuracy", "answerable_correct", "answerable_short_correct", "answerable_strict_correct",
+                "answerable_hit_at_1", "answerable_hit_at_k",
                 "answerable_mrr", "answerable_exact_match", "answerable_f1", "answerable_words",
                 "answerable_cited_precision", "answerable_citation_support", "answerable_quote_fidelity",
                 "refusal_precision", "refusal_recall", "false_refusal_rate", "latency_p50_ms", "latency_p95_ms"]
+
+
+GLOSSARY = {
+    "n": "questions asked",
+    "accuracy": "share of all questions answered right: answerable ones correct, unanswerable ones refused",
+    "answerable_correct": "answerable questions not refused whose answer (at most 60 words) contains a gold alias",
+    "answerable_short_correct": "... whose opening (the short answer, else the first sentence) contains a gold alias",
+    "answerable_strict_correct": "... correct, and a cited quote itself contains a gold alias",
+    "answerable_hit_at_1": "a gold document is the first retrieved passage's",
+    "answerable_hit_at_k": "a gold document is among the top_k retrieved passages",
+    "answerable_mrr": "mean of 1 / rank of the first gold document among the retrieved passages",
+    "answerable_exact_match": "the short answer equals a gold alias after SQuAD normalisation",
+    "answerable_f1": "token-overlap F1 of the short answer with the best gold alias (SQuAD)",
+    "answerable_words": "mean words of an answer",
+    "answerable_cited_precision": "share of cited documents that are gold documents",
+    "answerable_citation_support": "share of answers with a cited quote containing a gold alias",
+    "answerable_quote_fidelity": "share of quotes that read verbatim at their offsets in the stored text",
+    "refusal_precision": "share of refusals that were for unanswerable questions",
+    "refusal_recall": "share of unanswerable questions refused",
+    "false_refusal_rate": "share of answerable questions refused",
+    "latency_p50_ms": "median milliseconds to answer (after the warm-up)",
+    "latency_p95_ms": "95th percentile milliseconds to answer",
+}
 
 
 def fmt(value) -> str:
@@ -34,17 +58,57 @@ def failed(items: list[dict]) -> list[dict]:
     return [i for i in items if not i["correct"]]
 
 
+def run_rows(run: dict) -> list[tuple[str, str]]:
+    """The run's fingerprint as (field, value) rows for the top of a report.
+
+    >>> run_rows({"code": {"commit": "abc", "dirty": True}, "modes_used": {"offline": 3}})[:2]
+    [('code', 'commit abc, dirty True'), ('modes_used', 'offline 3')]
+    """
+    rows = []
+    for key in ("code", "modes_used", "corpus", "gold", "embedding_model", "answerer_artefact", "machine",
+                "started", "seconds", "warmup_seconds"):
+        value = run.get(key)
+        if value in (None, "", {}):
+            continue
+        rows.append((key, ", ".join(f"{k} {v}" for k, v in value.items()) if isinstance(value, dict) else str(value)))
+    return rows
+
+
 def markdown(report, title: str, plots: list[str]) -> str:
-    lines = [f"# {title}", "", "| metric | value |", "|---|---|"]
-    lines += [f"| {k} | {v} |" for k, v in summary_rows(report.summary)]
+    run = report.run or {}
+    lines = [f"# {title}", "", "## Run", "", "| field | value |", "|---|---|"]
+    lines += [f"| {k} | {_cell(v)} |" for k, v in run_rows(run)]
+    lines += ["", "## Figures", "", "| metric | value | definition |", "|---|---|---|"]
+    lines += [f"| {k} | {v} | {GLOSSARY.get(k, '')} |" for k, v in summary_rows(report.summary)]
+    lines += _gate_lines(run.get("gate"))
+    if run.get("baseline"):
+        lines += ["", f"## Changes since {run['baseline']['path']}", "", "```", run["baseline"]["text"], "```"]
     lines += ["", "## By kind", "", "| kind | n | accuracy |", "|---|---|---|"]
     lines += [f"| {k} | {v['n']} | {fmt(v['accuracy'])} |" for k, v in report.summary["by_kind"].items()]
     lines += [""] + [f"![{p}]({p})" for p in plots]
-    lines += ["", f"## Failed items ({len(failed(report.items))})", "", "| id | kind | question | gold | answer | cited passage |",
-              "|---|---|---|---|---|---|"]
-    lines += [f"| {i['id']} | {i['kind']} | {_cell(i['question'])} | {_cell('; '.join(i['answers']))} | "
-              f"{_cell(i['answer'])} | {_cell(_first_quote(i))} |" for i in failed(report.items)]
+    lines += ["", f"## Failed items ({len(failed(report.items))}), by kind"]
+    for kind, items in _by_kind(failed(report.items)).items():
+        lines += ["", f"### {kind} ({len(items)})", "", "| id | question | gold | answer | cited passage |",
+                  "|---|---|---|---|---|"]
+        lines += [f"| {i['id']} | {_cell(i['question'])} | {_cell('; '.join(i['answers']))} | "
+                  f"{_cell(i['answer'])} | {_cell(_first_quote(i))} |" for i in items]
     return "\n".join(lines) + "\n"
+
+
+def _gate_lines(gate: dict | None) -> list[str]:
+    if not gate:
+        return []
+    lines = ["", f"## CI gate: {'passed' if gate['passed'] else 'FAILED'}", "", "| metric | threshold |", "|---|---|"]
+    lines += [f"| {k} | >= {v} |" for k, v in gate["thresholds"].get("min", {}).items()]
+    lines += [f"| {k} | <= {v} |" for k, v in gate["thresholds"].get("max", {}).items()]
+    return lines + [f"- {f}" for f in gate["failures"]]
+
+
+def _by_kind(items: list[dict]) -> dict[str, list[dict]]:
+    groups: dict[str, list[dict]] = {}
+    for item in items:
+        groups.setdefault(item["kind"], []).append(item)
+    return dict(sorted(groups.items()))
 
 
 def _cell(text: str) -> str:
@@ -58,7 +122,13 @@ def _first_quote(item: dict) -> str:
 
 def html_page(report, title: str, plots: dict[str, bytes]) -> str:
     esc = html.escape
-    rows = "".join(f"<tr><td>{esc(k)}</td><td>{esc(v)}</td></tr>" for k, v in summary_rows(report.summary))
+    run = report.run or {}
+    details = "".join(f"<tr><td>{esc(k)}</td><td>{esc(v)}</td></tr>" for k, v in run_rows(run))
+    rows = "".join(f"<tr><td>{esc(k)}</td><td>{esc(v)}</td><td>{esc(GLOSSARY.get(k, ''))}</td></tr>"
+                   for k, v in summary_rows(report.summary))
+    gate = "".join(f"<p>{esc(line)}</p>" for line in _gate_lines(run.get("gate")) if line)
+    baseline = (f"<h2>Changes since {esc(run['baseline']['path'])}</h2><pre>{esc(run['baseline']['text'])}</pre>"
+                if run.get("baseline") else "")
     images = "".join(f'<img alt="{esc(n)}" src="data:image/png;base64,{base64.b64encode(b).decode()}">'
                      for n, b in plots.items())
     fails = "".join(f"<tr><td>{esc(i['id'])}</td><td>{esc(i['kind'])}</td><td>{esc(i['question'])}</td>"
@@ -67,7 +137,8 @@ def html_page(report, title: str, plots: dict[str, bytes]) -> str:
     return (f"<!doctype html><meta charset=utf-8><title>{esc(title)}</title>"
             f"<style>body{{font-family:sans-serif;margin:2em}}td,th{{border:1px solid #ccc;padding:4px;"
             f"vertical-align:top}}table{{border-collapse:collapse}}img{{max-width:32%}}</style>"
-            f"<h1>{esc(title)}</h1><table>{rows}</table>{images}<h2>Failed items</h2><table><tr><th>id</th>"
+            f"<h1>{esc(title)}</h1><h2>Run</h2><table>{details}</table><h2>Figures</h2><table>{rows}</table>"
+            f"{gate}{baseline}{images}<h2>Failed items</h2><table><tr><th>id</th>"
             f"<th>kind</th><th>question</th><th>gold</th><th>answer</th><th>cited passage</th></tr>{fails}</table>")
 
 
@@ -86,8 +157,7 @@ def plots(report) -> dict[str, bytes]:
         "score_by_kind.png": lambda ax: (ax.bar(list(kinds), [v["accuracy"] or 0 for v in kinds.values()]),
                                          ax.set_ylim(0, 1), ax.set_title("accuracy by kind"),
                                          ax.tick_params(axis="x", rotation=45)),
-        "latency.png": lambda ax: (ax.hist([i["latency_ms"] for i in report.items], bins=20),
-                                   ax.set_title("latency (ms)")),
+        "latency.png": lambda ax: _latency(ax, [i["latency_ms"] for i in report.items]),
         "retrieval_rank.png": lambda ax: (ax.hist(ranks, bins=range(0, max(ranks + [1]) + 2)),
                                           ax.set_title("rank of first gold source (0 = not retrieved)")),
     }
@@ -101,6 +171,16 @@ def plots(report) -> dict[str, bytes]:
         plt.close(fig)
         out[name] = buffer.getvalue()
     return out
+
+
+def _latency(ax, values: list[float]) -> None:
+    """Latency on a log axis, so one slow question does not squash the rest; the slowest is named."""
+    import numpy
+
+    positive = [max(v, 0.1) for v in values] or [0.1]
+    ax.hist(positive, bins=numpy.geomspace(min(positive), max(positive) * 1.01, 20))
+    ax.set_xscale("log")
+    ax.set_title(f"latency (ms, log axis; slowest {max(positive):.0f} ms)")
 
 
 def write(report, out_dir: Path, title: str) -> None:

@@ -8,6 +8,7 @@ from typing import Callable
 
 from eval import metrics
 from eval.gold import GoldItem
+from text.sentences import split_sentences
 from core.errors import RagError
 from core.records import Answer
 
@@ -45,16 +46,31 @@ def score_item(item: GoldItem, answer: Answer, latency_ms: float, text_of: Calla
 def _answerable_scores(item, answer, short, cited, rank, text_of) -> dict:
     if not item.answerable:
         return {"hit_at_1": None, "hit_at_k": None, "mrr": None, "exact_match": None, "f1": None,
-                "cited_precision": None, "citation_support": None,
+                "short_correct": None, "strict_correct": None, "cited_precision": None, "citation_support": None,
                 "quote_fidelity": metrics.quote_fidelity([c.to_dict() for c in answer.citations], text_of)}
     return {
         "retrieval_rank": rank, "hit_at_1": float(rank == 1), "hit_at_k": float(rank is not None),
         "mrr": metrics.reciprocal_rank(rank),
         "exact_match": metrics.exact_match(short, item.answers), "f1": metrics.token_f1(short, item.answers),
+        "short_correct": float(not answer.abstained and metrics.contains(opening(answer), item.answers)),
+        "strict_correct": float(not answer.abstained and metrics.contains(answer.text, item.answers) and any(
+            metrics.contains(c.quote, item.answers, max_words=10 ** 6) for c in answer.citations)),
         "cited_precision": metrics.cited_precision(cited, item.sources),
         "citation_support": metrics.citation_support([c.quote for c in answer.citations], item.answers),
         "quote_fidelity": metrics.quote_fidelity([c.to_dict() for c in answer.citations], text_of),
     }
+
+
+def opening(answer: Answer) -> str:
+    """What a person reads first: the short answer, else the first sentence.
+
+    >>> opening(Answer("Baku. It was then [1].", [], False, "q", "q")), opening(Answer("x", [], False, "q", "q", short_answer="765 km"))
+    ('Baku.', '765 km')
+    """
+    if answer.short_answer:
+        return answer.short_answer
+    spans = split_sentences(answer.text)
+    return answer.text[spans[0][0]:spans[0][1]] if spans else ""
 
 
 def ask(assistant, item: GoldItem) -> tuple[Answer, float]:

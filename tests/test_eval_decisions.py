@@ -36,7 +36,7 @@ def runs(tmp_path_factory, embedder, corpus_dir):
     clean = Settings(index_dir=base / "clean" / ".index")
     out["clean"] = command.run_gold(SAMPLE_GOLD, corpus_dir, base / "clean-run", clean, embedder=embedder)
     out["degraded"] = command.run_gold(SAMPLE_GOLD, corpus_dir, base / "degraded", clean.replace(top_k=1),
-                                       embedder=embedder)
+                                       embedder=embedder, baseline=base / "clean-run")
     out["dirs"] = {name: base / name for name in ("polluted", "clean-run", "degraded")}
     return out
 
@@ -88,6 +88,30 @@ def test_a_degraded_setting_is_worse_and_fails_the_gate(runs):
     same = CliRunner().invoke(app, ["eval", "--compare", str(runs["dirs"]["polluted"]),
                                     "--compare", str(runs["dirs"]["clean-run"]), "--fail-on-regression"])
     assert same.exit_code == 0
+
+
+def test_the_report_says_what_produced_it_what_each_figure_means_and_what_changed(runs):
+    clean = (runs["dirs"]["clean-run"] / "report.md").read_text()
+    assert clean.index("## Run") < clean.index("## Figures") and "commit" in clean and "warmup_seconds" in clean
+    assert "| refusal_recall | 0.870 | share of unanswerable questions refused |" in clean
+    assert "## CI gate: passed" in clean and "### unanswerable (" in clean    # failures grouped by kind
+    degraded = (runs["dirs"]["degraded"] / "report.md").read_text()
+    assert "## CI gate: FAILED" in degraded and "verdict: worse" in degraded and "Changes since" in degraded
+    html = (runs["dirs"]["degraded"] / "report.html").read_text()
+    assert "verdict: worse" in html and html.count("data:image/png;base64,") == 3
+
+
+def test_short_and_strict_correctness_are_stricter_than_containment():
+    from core.records import Answer, Citation
+    from eval.gold import GoldItem
+    from eval.runner import score_item
+
+    item = GoldItem("q", "Who chairs the council?", ["Kamal Kharrazi"], ["a.txt"], "name")
+    wrong_opening = Answer("Ali Khamenei — the council, chaired by Kamal Kharrazi, met [1].",
+                           [Citation("/c/a.txt", "T", "The council met.", 0, 16, 0.9)], False, item.question,
+                           item.question, short_answer="Ali Khamenei")
+    scored = score_item(item, wrong_opening, 1.0, lambda source: "The council met.", 6)
+    assert scored["correct"] and scored["short_correct"] == 0.0 and scored["strict_correct"] == 0.0
 
 
 def test_runs_of_different_corpora_are_not_compared_unless_forced(runs, tmp_path):

@@ -57,6 +57,15 @@ def test_judge_score_is_reported_beside_the_other_metrics(sample, corpus_dir, go
     saved = json.loads((tmp_path / "out" / "results.json").read_text())
     assert saved["summary"]["llm_judge_correct"] == summary["llm_judge_correct"]
     assert all("llm_judge" in item for item in saved["items"])
+    with FakeOpenAI() as again:                                    # the same run repeated: judgements cached
+        again.script = [grader]
+        repeated = Assistant(settings=sample.settings, store=sample.store, embedder=sample.embedder,
+                             llm_base_url=again.url, llm_timeout=5.0)
+        second = command.run_gold(gold_file, corpus_dir, tmp_path / "again", repeated.settings, assistant=repeated,
+                                  judge_repeats=2)
+        rejudged = [r for r in again.requests if r["body"]["messages"][-1]["content"].startswith("Question:")]
+    assert second.summary["llm_judge_cached"] == 2 * len(GOLD_LINES) and not rejudged
+    assert second.summary["llm_judge_correct"] == summary["llm_judge_correct"]
 
 
 def test_judge_needs_llm_mode(sample, corpus_dir, gold_file, tmp_path):
