@@ -177,12 +177,13 @@ class Settings(BaseSettings):
         unknown = [k for k in flat if k not in names and k != "shared_dir"]
         if unknown:
             raise SettingsError(f"unknown setting {unknown[0]!r} (RAG_{unknown[0].upper()})")
+        changed: dict[str, dict[str, Any]] = {}
+        for key, value in flat.items():
+            if key in names:
+                changed.setdefault(names[key][0], {})[names[key][1]] = value
         groups: dict[str, Any] = {"shared_dir": flat.get("shared_dir", self.shared_dir)}
-        for group in GROUPS:
-            values = {f: v for k, v in flat.items() if k in names and names[k][0] == group for f in [names[k][1]]}
-            current = getattr(self, group)
-            groups[group] = current.model_copy(update=values) if not values else \
-                type(current)(**{**current.model_dump(), **values})
+        for group, model in GROUPS.items():   # rebuilt (validated), the unchanged fields as they are here
+            groups[group] = model(**{**getattr(self, group).model_dump(), **changed.get(group, {})})
         return Settings(**groups)
 
     @property

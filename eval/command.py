@@ -105,14 +105,14 @@ def run_robustness(items: list, corpus: Path, out_dir: Path, settings: Settings,
 def _negative(items: list, corpus: Path, assistant) -> list[dict]:
     """Each answerable item asked from every document but its gold ones; scored as an unanswerable item."""
     from eval import robustness
-    from eval.runner import score_item
+    from eval.runner import document_texts, score_item
 
-    scored = []
+    scored, text_of = [], document_texts(assistant)
     for item, rest in robustness.negative_items(items, corpus):
         allowed = [str((Path(corpus) / name).absolute()) for name in rest]
         began = time.perf_counter()
         answer = assistant.ask(item.question, sources=allowed, history=item.history or None)
-        scored.append(score_item(item, answer, (time.perf_counter() - began) * 1000, assistant.document_text,
+        scored.append(score_item(item, answer, (time.perf_counter() - began) * 1000, text_of,
                                  assistant.settings.retrieval.top_k))
     return scored
 

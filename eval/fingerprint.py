@@ -18,6 +18,7 @@ NO_ARTEFACT = "none: the offline answerer has no trained artefact yet"
 
 def tree_hash(folder: Path) -> tuple[str, int]:
     """sha256 over every file's relative path and bytes under `folder` (hidden entries skipped), and the count.
+    Files are read again only when their sizes or modification times changed (a run asks several times).
 
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as d:
@@ -26,14 +27,19 @@ def tree_hash(folder: Path) -> tuple[str, int]:
     >>> len(digest), files
     (64, 1)
     """
-    digest, files = hashlib.sha256(), 0
-    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
-        relative = path.relative_to(folder)
-        if any(part.startswith(".") for part in relative.parts):
-            continue
-        digest.update(str(relative).encode() + b"\0" + path.read_bytes() + b"\0")
-        files += 1
-    return digest.hexdigest(), files
+    paths = [p for p in sorted(Path(folder).rglob("*")) if p.is_file()
+             and not any(part.startswith(".") for part in p.relative_to(folder).parts)]
+    stamp = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in paths)
+    return _hash_files(Path(folder), stamp)
+
+
+@functools.lru_cache(maxsize=64)
+def _hash_files(folder: Path, stamp: tuple) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    for name, _, _ in stamp:
+        path = Path(name)
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest(), len(stamp)
 
 
 def file_hash(path: Path) -> str:

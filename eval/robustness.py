@@ -18,6 +18,7 @@ from pathlib import Path
 
 from core.errors import RagError
 from eval import metrics
+from rag.citations import GROUP_RE
 from eval.benchmarks import write_corpus
 from eval.gold import GoldItem
 
@@ -159,5 +160,5 @@ def _same(item: dict, before: dict | None) -> bool:
     if before is None:
         return False
     key = "short_answer" if item.get("short_answer") or before.get("short_answer") else "answer"
-    own = re.sub(r"\[\d+(?:,\s*\d+)*\]", "", item[key]).split()
-    return item["abstained"] == before["abstained"] and own == re.sub(r"\[\d+(?:,\s*\d+)*\]", "", before[key]).split()
+    return item["abstained"] == before["abstained"] and \
+        GROUP_RE.sub("", item[key]).split() == GROUP_RE.sub("", before[key]).split()

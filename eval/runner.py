@@ -73,6 +73,17 @@ def opening(answer: Answer) -> str:
     return answer.text[spans[0][0]:spans[0][1]] if spans else ""
 
 
+def document_texts(assistant) -> Callable[[str], str]:
+    """The stored text of a document, read from the store once per run."""
+    texts: dict[str, str] = {}
+
+    def text_of(source: str) -> str:
+        if source not in texts:
+            texts[source] = assistant.document_text(source)
+        return texts[source]
+    return text_of
+
+
 def ask(assistant, item: GoldItem) -> tuple[Answer, float]:
     began = time.perf_counter()
     if item.history:
@@ -85,12 +96,7 @@ def ask(assistant, item: GoldItem) -> tuple[Answer, float]:
 def run(gold_items: list[GoldItem], assistant, progress: Callable[[int, int, str], None] | None = None) -> EvalReport:
     """Answer and score every gold item; an item whose question is refused as invalid counts as an abstention."""
     k = assistant.settings.retrieval.top_k
-    texts: dict[str, str] = {}
-
-    def text_of(source: str) -> str:
-        if source not in texts:
-            texts[source] = assistant.document_text(source)
-        return texts[source]
+    text_of = document_texts(assistant)
 
     scored = []
     for number, item in enumerate(gold_items, 1):

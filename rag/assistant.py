@@ -130,6 +130,10 @@ class Assistant:
     def llm_available(self) -> bool:
         return self._llm is not None or self.settings.llm.configured
 
+    def available_modes(self) -> list[str]:
+        """The registered answer modes this assistant can use now (a mode needing an LLM only with one)."""
+        return [m for m, cls in ANSWERERS.items() if self.llm_available or not cls.needs_llm]
+
     def mode_for(self, requested: str | None = None) -> str:
         """The answer mode a question asked with `requested` (None: the configured one) is answered in."""
         return resolve(requested, self.settings.answer.mode, self.llm_available)

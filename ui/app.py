@@ -196,9 +196,7 @@ MODE_LABELS = {"offline": "offline (quotes the passages)", "llm": "LLM (written 
 
 def _mode_choice(assistant) -> gr.Radio:
     """The answer modes this assistant can use (from the registry of `rag.answer`), the configured one chosen."""
-    from rag.answer import ANSWERERS
-
-    usable = [m for m, cls in ANSWERERS.items() if assistant.llm_available or not cls.needs_llm]
+    usable = assistant.available_modes()
     choices = [(MODE_LABELS.get(m, m), m) for m in usable]
     if len(usable) > 1:
         return gr.Radio(choices, value=assistant.mode_for(None), label="Answer mode", elem_id="mode")

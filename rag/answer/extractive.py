@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from core.records import Answer, Chunk, Citation, ScoredChunk
-from rag.answer import Tools, register, words
+from rag.answer import Encode, Tools, register, words
 from rag.conversation import standalone
 from text.entities import is_organisation, is_person_like, typed_spans
 from text.questions import (answer_type, counts_what_is_asked, fits_tense, key_entities, named_words,
@@ -25,7 +25,6 @@ REFUSAL = "The documents do not answer this question."
 UNKNOWN_WEIGHT = 1.0
 MAX_SENTENCE_WORDS = 45
 MAX_SENTENCE_CHARS = 1000  # of a sentence that is scored: a 100 kB run without a full stop is not read whole
-Encode = Callable[[list[str]], list[list[float]]]
 
 
 @dataclass
