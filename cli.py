@@ -277,6 +277,22 @@ def bench(quick: bool = typer.Option(False, "--quick"), as_json: bool = typer.Op
     run_bench(quick=quick, as_json=as_json, settings=settings_for(index_dir))
 
 
+@app.command()
+@friendly
+def train(out: Optional[Path] = typer.Option(None, help="Where to write the weights (default: the bundled "
+                                                         "rag/answer/answerer.json)"),
+          limit: Optional[int] = typer.Option(None, help="Questions per split (default: all)"),
+          seed: int = typer.Option(13), index_dir: Optional[Path] = IndexDir):
+    """Learn the offline answerer's weights from the SQuAD 2.0 subset in the shared benchmarks (~10 min)."""
+    from learn.train import SEED, train as run_training
+    from rag.answer.model import ARTEFACT
+
+    record = run_training(settings_for(index_dir), Path(out or ARTEFACT), limit, seed or SEED, say=print)
+    for split, figures in record["figures"].items():
+        print(f"{split:10} " + ", ".join(f"{k} {v}" for k, v in figures.items()))
+    print(f"wrote {out or ARTEFACT}")
+
+
 def main() -> None:  # pragma: no cover - console entry
     try:
         app()

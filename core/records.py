@@ -132,6 +132,8 @@ class Answer:
     notice: str = ""                # e.g. "LLM unavailable: offline answer shown"
     unsupported_sentences: list[str] = field(default_factory=list)
     passages: list[Citation] = field(default_factory=list)  # closest passages, also on refusal
+    confidence: float | None = None  # the evidence probability that the documents answer (offline model)
+    withheld: str = ""              # on a refusal: the answer the evidence was too weak for (for eval curves)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

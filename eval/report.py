@@ -83,6 +83,7 @@ def markdown(report, title: str, plots: list[str]) -> str:
     lines += _gate_lines(run.get("gate"))
     if run.get("baseline"):
         lines += ["", f"## Changes since {run['baseline']['path']}", "", "```", run["baseline"]["text"], "```"]
+    lines += _tradeoff_lines(report.summary.get("tradeoff"))
     lines += ["", "## By kind", "", "| kind | n | accuracy |", "|---|---|---|"]
     lines += [f"| {k} | {v['n']} | {fmt(v['accuracy'])} |" for k, v in report.summary["by_kind"].items()]
     lines += [""] + [f"![{p}]({p})" for p in plots]
@@ -93,6 +94,18 @@ def markdown(report, title: str, plots: list[str]) -> str:
         lines += [f"| {i['id']} | {_cell(i['question'])} | {_cell('; '.join(i['answers']))} | "
                   f"{_cell(i['answer'])} | {_cell(_first_quote(i))} |" for i in items]
     return "\n".join(lines) + "\n"
+
+
+def _tradeoff_lines(rows: list[dict] | None) -> list[str]:
+    """The whole answer/refuse trade-off, one row per evidence threshold (RAG_ABSTAIN_THRESHOLD moves it)."""
+    if not rows:
+        return []
+    lines = ["", "## Answer or refuse: the trade-off", "",
+             "Each row: what this run would score with RAG_ABSTAIN_THRESHOLD at that value "
+             "(lower: fewer refusals, more wrong answers).", "",
+             "| threshold | answerable answered right | unanswerable refused | accuracy |", "|---|---|---|---|"]
+    return lines + [f"| {r['threshold']} | {fmt(r['answerable_right'])} | {fmt(r['unanswerable_refused'])} | "
+                    f"{fmt(r['accuracy'])} |" for r in rows]
 
 
 def _gate_lines(gate: dict | None) -> list[str]:

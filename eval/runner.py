@@ -35,10 +35,13 @@ def score_item(item: GoldItem, answer: Answer, latency_ms: float, text_of: Calla
     return {
         "id": item.id, "question": item.question, "kind": item.kind, "answers": item.answers,
         "sources": item.sources, "answer": answer.text, "short_answer": answer.short_answer,
-        "abstained": answer.abstained, "mode": answer.mode, "notice": answer.notice,
+        "abstained": answer.abstained, "withheld": answer.withheld, "mode": answer.mode, "notice": answer.notice,
         "standalone_question": answer.standalone_question,
         "citations": [c.to_dict() for c in answer.citations], "retrieved_sources": retrieved,
-        "correct": bool(correct), "latency_ms": round(latency_ms, 1), "words": len(answer.text.split()),
+        "correct": bool(correct), "confidence": answer.confidence,
+        "would_be_correct": bool(item.answerable and metrics.contains(answer.withheld or answer.text, item.answers,
+                                                                       max_words)),
+        "latency_ms": round(latency_ms, 1), "words": len(answer.text.split()),
         **_answerable_scores(item, answer, short, cited, rank, text_of),
     }
 

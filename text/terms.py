@@ -83,18 +83,23 @@ def word_count(text: str) -> int:
     return len(text.split())
 
 
-def idf_table(chunk_terms: list[set[str]]) -> tuple[Callable[[str], float], float]:
-    """IDF over chunks; a term absent from the corpus gets the maximum.
+def idf_table(chunk_terms: list[set[str]], weights: list[float] | None = None) -> tuple[Callable[[str], float], float]:
+    """IDF over chunks; a term absent from the corpus gets the maximum. `weights` counts a chunk as a
+    fraction (a family of k near-copies of one document counts once: each of its chunks weighs 1/k).
 
     >>> idf, top = idf_table([{"iran"}, {"iran", "tamar"}])
     >>> round(idf("iran"), 3), round(idf("tamar"), 3), idf("canada") == top
     (0.182, 0.693, True)
+    >>> copies, _ = idf_table([{"iran"}, {"iran", "tamar"}, {"iran", "tamar"}], [1.0, 0.5, 0.5])
+    >>> round(copies("tamar"), 3)
+    0.693
     """
-    n = len(chunk_terms)
-    df: dict[str, int] = {}
-    for ts in chunk_terms:
+    weights = weights or [1.0] * len(chunk_terms)
+    n = sum(weights)
+    df: dict[str, float] = {}
+    for ts, w in zip(chunk_terms, weights):
         for t in ts:
-            df[t] = df.get(t, 0) + 1
+            df[t] = df.get(t, 0.0) + w
     top = math.log((n + 1) / 0.5)
 
     def idf(term: str) -> float:

@@ -31,6 +31,7 @@ from core.settings import AnswerSettings, LLMSettings
 
 AUTO = "auto"
 Encode = Callable[[list[str]], list[list[float]]]
+Pieces = Callable[[list[str]], list]   # texts -> per text, unit vectors of its content word pieces
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Tools:
     llm_settings: LLMSettings
     encode: Encode
     llm: object | None = None
+    pieces: Pieces | None = None
 
     def encode_one(self, text: str) -> list[float]:
         return self.encode([text])[0]

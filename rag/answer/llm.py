@@ -21,7 +21,7 @@ from core.records import Answer, Citation, Delta, Message, ScoredChunk
 from core.settings import LLMSettings
 from rag import citations as marks
 from rag.answer import ANSWERERS, Tools, register
-from rag.answer.extractive import REFUSAL
+from rag.answer.extractive import REFUSAL, gate
 from rag.conversation import TURN_CHARS, standalone
 from text.sentences import split_sentences
 from text.terms import terms
@@ -132,7 +132,7 @@ class LLMAnswerer:
     needs_llm = True
 
     def __init__(self, tools: Tools):
-        self.settings = tools.llm_settings
+        self.settings, self.tools = tools.llm_settings, tools
         self.llm = tools.llm or make_llm(self.settings)
         self.fallback = ANSWERERS["offline"](tools)
 
@@ -148,6 +148,11 @@ class LLMAnswerer:
         try:
             query = self.condense(question, history)
             ranked = retriever.search(query)
+            if self.tools.answer.evidence_gate:
+                ranked, refusal = gate(question, query, ranked, retriever, self.tools)
+                if refusal:
+                    yield refusal
+                    return
             for delta in self._reply(prompt(query, ranked)):
                 pieces.append(delta)
                 yield Delta(delta)

@@ -13,12 +13,29 @@ class Corpus:
         self.chunks = [c for c in chunks if self._committed(c)]
         self.by_id = {c.id: c for c in self.chunks}
         self.terms = [terms(f"{c.title} {c.text}") for c in self.chunks]
-        self.idf, self.max_idf = idf_table([set(t) for t in self.terms])
+        self.idf, self.max_idf = idf_table([set(t) for t in self.terms], self.family_weights())
         self.bm25 = Bm25(self.chunks, self.terms)
 
     @classmethod
     def load(cls, store) -> "Corpus":
         return cls(store.all_chunks(), store.documents())
+
+    def family_weights(self) -> list[float]:
+        """Each chunk's weight in the term statistics: 1 / the size of its near-duplicate family, so 60 copies
+        of an article do not make its words common (and the answer does not change with the copies)."""
+        family = {s: self._root(s) for s in self.documents}
+        sizes: dict[str, int] = {}
+        for f in family.values():
+            sizes[f] = sizes.get(f, 0) + 1
+        return [1.0 / sizes[family.get(c.source, c.source)] for c in self.chunks]
+
+    def _root(self, source: str) -> str:
+        """The first document of a near-duplicate chain (a copy of a copy counts with the original)."""
+        seen = {source}
+        while (doc := self.documents.get(source)) and doc.duplicate_of and doc.duplicate_of not in seen:
+            source = doc.duplicate_of
+            seen.add(source)
+        return source
 
     def duplicates(self, a: str, b: str) -> bool:
         """Whether one of two documents was recorded as a near-duplicate of the other."""

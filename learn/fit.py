@@ -1,0 +1,208 @@
+"""Fitting the three models of the offline answerer on collected examples, and measuring them.
+
+Each model is a logistic regression over standardised features (scikit-learn fits it; the answerer
+needs only the weights). The order matters: the sentence model ranks candidates; the span model learns
+on the gold sentences; the evidence model learns on the ranked candidates of every construction; the
+threshold is the validation split's best overall accuracy.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from eval import metrics
+from rag.answer.extractive import Assessment, best_span, late_interaction
+from rag.answer.features import (QUESTION_FEATURES, SENTENCE_FEATURES, Pool, analyse, candidates,
+                                 question_features, sentence_features)
+from rag.answer.model import AnswererModel, Linear
+from rag.answer.spans import SPAN_FEATURES, span_candidates, span_features, token_stems, tokens
+from learn.data import Example
+
+SEED_C = 1.0
+
+
+@dataclass
+class Split:
+    """The examples of one split with its corpus statistics (idf, max_idf) and, after scoring, assessments."""
+
+    examples: list[Example]
+    idf: object
+    max_idf: float
+    assessed: list[Assessment] = field(default_factory=list)
+    prepared: list = field(default_factory=list)
+
+
+def contains_answer(text: str, answers: list[str]) -> bool:
+    return any(a and a in text for a in answers)
+
+
+def right(example: Example, cand) -> bool:
+    """A sentence answers an example when it is part of the gold paragraph and holds a gold answer."""
+    return (Path(cand.chunk.source).name == example.gold and contains_answer(cand.text, example.answers)
+            and cand.text.strip() in example.paragraph)
+
+
+def fit_linear(x: np.ndarray, y: np.ndarray, names: list[str], c: float = SEED_C,
+               weight: np.ndarray | None = None) -> Linear:
+    from sklearn.linear_model import LogisticRegression
+
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    model = LogisticRegression(C=c, max_iter=2000)
+    model.fit((x - mean) / scale, y, sample_weight=weight)
+    return Linear(tuple(names), tuple(map(float, mean)), tuple(map(float, scale)),
+                  tuple(map(float, model.coef_[0])), float(model.intercept_[0]))
+
+
+def prepare(split: Split, pieces) -> None:
+    """Every example's reading and candidates with their features (computed once; `pieces` as the encoder's)."""
+    split.prepared = []
+    for ex in split.examples:
+        q = analyse(ex.question, ex.question, split.idf, split.max_idf)
+        cands = candidates(ex.ranked)
+        late_interaction(cands, ex.question, pieces)
+        pool = Pool.of(q, cands)
+        for cand in cands:
+            cand.features = sentence_features(q, cand, split.max_idf, split.idf, pool)
+        split.prepared.append((q, cands))
+
+
+def sentence_groups(split: Split) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(features, right?) of the candidates of each answerable plain example that has a right candidate."""
+    groups = []
+    for ex, (q, cands) in zip(split.examples, split.prepared):
+        labels = np.array([right(ex, c) for c in cands], dtype=float)
+        if ex.answerable and labels.any():
+            groups.append((np.array([c.features for c in cands]), labels))
+    return groups
+
+
+def fit_listwise(groups: list[tuple[np.ndarray, np.ndarray]], names: list[str], l2: float = 1.0) -> Linear:
+    """A linear score trained so that, within each group, a softmax over the scores puts its mass on the
+    right candidates (listwise ranking: the objective is choosing the best sentence, not labelling each)."""
+    from scipy.optimize import minimize
+
+    x = np.vstack([g for g, _ in groups])
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    data = [((g - mean) / scale, y / y.sum()) for g, y in groups]
+
+    def loss(w):
+        total, grad = 0.0, np.zeros_like(w)
+        for g, target in data:
+            z = g @ w
+            p = np.exp(z - z.max())
+            p /= p.sum()
+            total -= target @ np.log(p + 1e-12)
+            grad -= g.T @ (target - p)
+        return (total + l2 * w @ w / 2) / len(data), (grad + l2 * w) / len(data)
+
+    w = minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B").x
+    return Linear(tuple(names), tuple(map(float, mean)), tuple(map(float, scale)), tuple(map(float, w)), 0.0)
+
+
+def assess_all(split: Split, sentence: Linear) -> None:
+    split.assessed = []
+    for q, cands in split.prepared:
+        for cand in cands:
+            cand.score = sentence.score(cand.features)
+        split.assessed.append(Assessment(q, sorted(cands, key=lambda c: -c.score), 0.0))
+
+
+def span_rows(split: Split) -> tuple[np.ndarray, np.ndarray]:
+    """Span candidates of the right sentences; a span is positive when it is the best match (F1 >= 0.5)."""
+    xs, ys = [], []
+    for ex, a in zip(split.examples, split.assessed):
+        if not ex.answerable:
+            continue
+        for cand in [c for c in a.ranked if right(ex, c)][:1]:
+            toks = tokens(cand.text)
+            stems = token_stems(cand.text, toks)
+            spans = span_candidates(cand.text, toks)
+            f1 = [metrics.token_f1(cand.text[toks[i][0]:toks[j - 1][1]], ex.answers) for i, j in spans]
+            top = max(f1, default=0.0)
+            for s, score in zip(spans, f1):
+                xs.append(span_features(a.question, cand.text, toks, stems, s))
+                ys.append(float(score >= 0.5 and score == top))
+    return np.array(xs), np.array(ys)
+
+
+def evidence_rows(split: Split, noans_weight: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One row per example with candidates: positive when the question is answerable here and the best
+    sentence is right. SQuAD's NoAns questions weigh `noans_weight` each: they are written to copy their
+    paragraph's words, so overlap means the opposite there of what it means for the absent answers people
+    meet (the gold-removed construction)."""
+    xs, ys, ws = [], [], []
+    for ex, a in zip(split.examples, split.assessed):
+        if a.ranked:
+            xs.append(question_features(a.question, a.ranked))
+            ys.append(float(ex.answerable and right(ex, a.ranked[0])))
+            ws.append(noans_weight if ex.impossible else 1.0)
+    return np.array(xs), np.array(ys), np.array(ws)
+
+
+def confidences(split: Split, evidence: Linear) -> None:
+    for a in split.assessed:
+        a.confidence = evidence.probability(question_features(a.question, a.ranked)) if a.ranked else 0.0
+
+
+def outcomes(split: Split, model: AnswererModel) -> list[dict]:
+    """Per example: construction, answerable, confidence, whether the best sentence is right, short-answer F1."""
+    rows = []
+    for ex, a in zip(split.examples, split.assessed):
+        best = a.ranked[0] if a.ranked else None
+        correct = bool(best and ex.answerable and right(ex, best))
+        f1 = 0.0
+        if best and ex.answerable:
+            span = best_span(a.question, best, model.span)
+            f1 = metrics.token_f1(best.text[span[0]:span[1]] if span else best.text, ex.answers)
+        rows.append({"construction": ex.construction, "answerable": ex.answerable, "confidence": a.confidence,
+                     "correct": correct, "f1": f1})
+    return rows
+
+
+def figures(rows: list[dict], threshold: float) -> dict:
+    """The issue's figures at one threshold: sentence acc@1, overall accuracy of the plain questions,
+    short-answer F1 of the answered answerable ones, and how often the gold-removed ones are refused."""
+    plain = [r for r in rows if r["construction"] == "plain"]
+    has = [r for r in plain if r["answerable"]]
+    no = [r for r in plain if not r["answerable"]]
+    removed = [r for r in rows if r["construction"] == "removed"]
+    answered = [r for r in has if r["confidence"] >= threshold]
+    ok = sum(r["correct"] and r["confidence"] >= threshold for r in has) + sum(r["confidence"] < threshold for r in no)
+    result = {
+        "threshold": round(threshold, 4), "questions": len(plain), "answerable": len(has),
+        "sentence_acc_at_1": _share(sum(r["correct"] for r in has), len(has)),
+        "overall_accuracy": _share(ok, len(plain)),
+        "hasans_answered_right": _share(sum(r["correct"] for r in answered), len(has)),
+        "noans_refused": _share(sum(r["confidence"] < threshold for r in no), len(no)),
+        "short_f1_answered": _share(sum(r["f1"] for r in answered), len(answered)),
+        "removed_refused": _share(sum(r["confidence"] < threshold for r in removed), len(removed)),
+    }
+    result["balanced_accuracy"] = round(balanced(result), 4)
+    return result
+
+
+def _share(part: float, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def balanced(f: dict) -> float:
+    """Half the answerable questions answered right, half the unanswerable ones refused (SQuAD's NoAns and the
+    gold-removed construction alike): a criterion that does not depend on how many questions of a corpus
+    happen to be unanswerable (47 % in SQuAD 2.0; few where people ask about their own documents)."""
+    refused = [x for x in (f["noans_refused"], f["removed_refused"]) if x is not None]
+    return ((f["hasans_answered_right"] or 0.0) + (sum(refused) / len(refused) if refused else 0.0)) / 2
+
+
+def choose_threshold(rows: list[dict]) -> float:
+    """The threshold of the best balanced accuracy on these (validation) rows; ties go to the lower one."""
+    grid = sorted({round(r["confidence"], 3) for r in rows} | {0.5})
+    return max(grid, key=lambda t: (balanced(figures(rows, t)), -t))
+
+
+def curve(rows: list[dict], points: int = 21) -> list[dict]:
+    """The HasAns/NoAns trade-off: the figures at evenly spaced thresholds."""
+    return [figures(rows, t / (points - 1)) for t in range(points)]

@@ -1,0 +1,120 @@
+"""`rag train`: learn the offline answerer's weights from the SQuAD 2.0 subset and write `answerer.json`.
+
+Fixed seed, split by article; each split is ingested into an index of its own (the real pipeline: the same
+chunks, retrieval and features as at question time). Collected retrievals are cached beside the eval
+indexes, so a second run only refits. About 10 minutes on 2 cores, most of it retrieval.
+"""
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import pickle
+import time
+from pathlib import Path
+
+from core.settings import Settings
+from eval.command import _assistant, isolated
+from index.embed import Embedder
+from learn import fit
+from learn.data import SPLITS, collect, read_squad, split_articles, split_corpus
+from rag.answer.model import ARTEFACT, AnswererModel
+from text.terms import idf_table
+
+SEED = 13
+NOANS_WEIGHTS = (0.0, 0.3, 1.0)   # how much SQuAD's adversarial NoAns questions count in the evidence model
+DATA = "squad-v2-dev-subset/dev-v2.0.json"
+
+
+def workdir(settings: Settings) -> Path:
+    index_dir = Path(settings.store.index_dir).absolute()
+    return index_dir.with_name(f"{index_dir.name}-eval") / "train"
+
+
+def load_split(name: str, articles: list[dict], settings: Settings, limit: int | None, seed: int,
+               say=print) -> fit.Split:
+    """The examples of one split (cached by its corpus, limit and seed) with its corpus statistics."""
+    folder = split_corpus(articles, workdir(settings) / f"squad-{name}")
+    assistant = _assistant(isolated(settings, folder))
+    assistant.ingest([folder])
+    key = hashlib.sha256(json.dumps([name, [a["title"] for a in articles], limit, seed,
+                                     str(isolated(settings, folder).store.index_dir)]).encode()).hexdigest()[:12]
+    cache = workdir(settings) / f"examples-{name}-{key}.pkl"
+    if cache.exists():
+        examples = pickle.loads(cache.read_bytes())
+    else:
+        began = time.perf_counter()
+        examples = collect(assistant, articles, limit, seed, lambda n, total: say(f"  {name}: {n}/{total}"))
+        cache.write_bytes(pickle.dumps(examples))
+        say(f"  {name}: {len(examples)} examples retrieved in {time.perf_counter() - began:.0f} s")
+    idf, max_idf = idf_table([set(t) for t in assistant.corpus.terms])
+    return fit.Split(examples, idf, max_idf)
+
+
+def train(settings: Settings, out: Path = ARTEFACT, limit: int | None = None, seed: int = SEED, say=print,
+          sizes: tuple[int, int, int] = (10, 2, 4)) -> dict:
+    """Fit, choose the threshold on validation, measure on test, write the artefact; the record written."""
+    began = time.perf_counter()
+    data = read_squad(settings.shared / "benchmarks")
+    parts = split_articles([a["title"] for a in data], seed, sizes)
+    by_title = {a["title"]: a for a in data}
+    splits = {name: load_split(name, [by_title[t] for t in parts[name]], settings, limit, seed, say)
+              for name in SPLITS}
+    model, record = fit_all(splits, remembered(Embedder.from_settings(settings.ingest).token_vectors))
+    record.update({"data": DATA, "split_by": "article", "articles": parts, "seed": seed,
+                   "question_limit_per_split": limit, "trained": datetime.date.today().isoformat(),
+                   "seconds": round(time.perf_counter() - began, 1),
+                   "examples": {n: len(s.examples) for n, s in splits.items()}})
+    write(model, record, Path(out))
+    return record
+
+
+def remembered(pieces):
+    """The encoder's word-piece vectors, each text encoded once per training run (its own cache is small)."""
+    seen: dict[str, object] = {}
+
+    def lookup(texts: list[str]) -> list:
+        missing = list(dict.fromkeys(t for t in texts if t not in seen))
+        for start in range(0, len(missing), 256):
+            seen.update(zip(missing[start:start + 256], pieces(missing[start:start + 256])))
+        return [seen[t] for t in texts]
+    return lookup
+
+
+def fit_all(splits: dict[str, fit.Split], pieces) -> tuple[AnswererModel, dict]:
+    for s in splits.values():
+        fit.prepare(s, pieces)
+    train = splits["train"]
+    sentence = fit.fit_listwise(fit.sentence_groups(train), fit.SENTENCE_FEATURES)
+    for s in splits.values():
+        fit.assess_all(s, sentence)
+    span = fit.fit_linear(*fit.span_rows(train), fit.SPAN_FEATURES)
+    best, trials = None, {}
+    for weight in NOANS_WEIGHTS:
+        x, y, w = fit.evidence_rows(train, weight)
+        evidence = fit.fit_linear(x, y, fit.QUESTION_FEATURES, weight=w)
+        for s in splits.values():
+            fit.confidences(s, evidence)
+        draft = AnswererModel(sentence, span, evidence, 0.5)
+        rows = {name: fit.outcomes(s, draft) for name, s in splits.items()}
+        threshold = fit.choose_threshold(rows["validation"])
+        score = fit.balanced(fit.figures(rows["validation"], threshold))
+        trials[str(weight)] = {"threshold": threshold, "validation_balanced_accuracy": round(score, 4)}
+        if best is None or score > best[0]:
+            best = (score, weight, evidence, threshold, rows)
+    _, weight, evidence, threshold, rows = best
+    model = AnswererModel(sentence, span, evidence, threshold)
+    record = {"threshold_chosen_on": "validation: best balanced accuracy (learn.fit.balanced)",
+              "noans_weight": weight, "noans_weight_trials": trials,
+              "figures": {name: fit.figures(r, threshold) for name, r in rows.items()},
+              "test_curve": fit.curve(rows["test"])}
+    return model, record
+
+
+def write(model: AnswererModel, record: dict, out: Path) -> None:
+    payload = {"sentence": model.sentence.to_dict(), "span": model.span.to_dict(),
+               "evidence": model.evidence.to_dict(), "threshold": model.threshold, "training": record}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(payload, indent=1) + "\n")
+    tmp.replace(out)

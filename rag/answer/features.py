@@ -1,0 +1,310 @@
+"""Features of the learned offline answerer: what a question asks, and how well a sentence or a span answers it.
+
+Everything here is pure and general: IDF-weighted term coverage, word order, the
+question's years, numbers, ordinals and role words checked against the sentence
+and its neighbours, the evidence of the answer type, the passage's retrieval
+rank and similarity. No weight lives here; `rag.answer.model` holds the weights
+a script (`rag train`, `learn/`) learned from public data. The same functions
+compute the training rows and the features at question time, so the two cannot
+drift apart.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+from core.records import Chunk, ScoredChunk
+from text.entities import PATTERNS
+from text.questions import answer_type, key_entities, question_terms, relation_word
+from text.sentences import split_sentences
+from text.terms import STOPWORDS, stem, terms
+
+KINDS = ("money", "date", "number", "person", "place", "reason", "other")
+TYPED = ("money", "date", "number", "person", "place")
+MAX_SENTENCE_CHARS = 1000   # of a sentence that is scored: a 100 kB run without a full stop is not read whole
+IDF_CAP = 3.0
+YEAR_RE = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})s?\b")
+NUMBER_RE = re.compile(r"\b\d[\d,.]*\d\b|\b\d\b")
+ORDINALS = {"first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
+            "last", "final", "largest", "biggest", "smallest", "oldest", "earliest", "latest", "highest", "lowest"}
+ORDINAL_RE = re.compile(r"\b\d+(?:st|nd|rd|th)\b", re.I)
+AUXILIARIES = set("is are was were do does did has have had can could will would should may might must be been".split())
+HEAD_RE = re.compile(r"\b(?:what|which|whose|how many|how much)\s+(?:kind of |type of |sort of |form of )?([a-z]+)", re.I)
+REASON_RE = re.compile(r"\b(because|due to|as a result|in order to|so that|since|caus\w*|reason\w*|lead to|led to|"
+                       r"result\w*|owing to|thanks to)\b", re.I)
+
+
+@dataclass(frozen=True)
+class Question:
+    """What a question asks, read once: its kind, weighted terms, bigrams, years, numbers, ordinals and role words."""
+
+    text: str
+    kind: str
+    weights: dict[str, float]
+    bigrams: frozenset[tuple[str, str]]
+    years: frozenset[str]
+    numbers: frozenset[str]
+    ordinals: frozenset[str]
+    relation: str
+    head: str
+    keys: frozenset[str]
+    unknown: int                 # key terms of the question the corpus never uses
+
+
+def analyse(question: str, query: str, idf: Callable[[str], float], max_idf: float) -> Question:
+    """Read `question` (its kind, years, role words) and `query` (the standalone form: its terms).
+
+    >>> q = analyse("Who won the second title in 1998?", "Who won the second title in 1998?", lambda t: 1.0, 9.0)
+    >>> q.kind, sorted(q.years), sorted(q.ordinals), sorted(q.weights)
+    ('person', ['1998'], ['second'], ['1998', 'second', 'titl', 'win'])
+    """
+    q_terms = question_terms(query)
+    weights = {t: min(idf(t), IDF_CAP) if idf(t) < max_idf else 1.0 for t in q_terms}
+    years = frozenset(YEAR_RE.findall(question))
+    keys = frozenset(key_entities(query))
+    return Question(
+        question, answer_type(question), weights, frozenset(zip(q_terms, q_terms[1:])), years,
+        frozenset(n for n in NUMBER_RE.findall(question) if n not in years), ordinals(question),
+        relation_word(question), head_noun(question), keys,
+        sum(1 for t in keys if idf(t) >= max_idf and not t.isdigit()))
+
+
+def ordinals(text: str) -> frozenset[str]:
+    """Ordinal and superlative words of a text ('second', '3rd', 'largest').
+
+    >>> sorted(ordinals("The 3rd and the largest, first of all"))
+    ['3rd', 'first', 'largest']
+    """
+    words = {w.lower() for w in re.findall(r"[A-Za-z]+", text)} & ORDINALS
+    return frozenset(words | {m.lower() for m in ORDINAL_RE.findall(text)})
+
+
+def head_noun(question: str) -> str:
+    """The noun a 'what X / which X / how many X' question names (stemmed), the kind of thing wanted.
+
+    >>> head_noun("Which country won the cup?"), head_noun("What is the capital?"), head_noun("How many people died?")
+    ('countr', '', 'peopl')
+    """
+    match = HEAD_RE.search(question)
+    word = match.group(1).lower() if match else ""
+    return "" if not word or word in AUXILIARIES or word in STOPWORDS else stem(word)
+
+
+@dataclass
+class Candidate:
+    """One sentence of a retrieved passage, with its offsets in the document and its scores."""
+
+    chunk: Chunk
+    rank: int
+    start: int
+    end: int
+    text: str
+    context: str = ""
+    position: int = 0
+    chunk_similarity: float = 0.0
+    dense: float | None = None
+    maxsim: float = 0.0          # late interaction of the question's word pieces with the sentence's
+    minsim: float = 0.0          # ... of the question's least-matched word piece
+    score: float = 0.0           # the learned sentence score (a logit)
+    features: list[float] = field(default_factory=list)
+
+
+def candidates(ranked: list[ScoredChunk]) -> list[Candidate]:
+    """Every sentence of the retrieved chunks once (its first MAX_SENTENCE_CHARS), with offsets into its document."""
+    seen: set[tuple[str, int]] = set()
+    out: list[Candidate] = []
+    for rank, scored in enumerate(ranked):
+        chunk = scored.chunk
+        spans = split_sentences(chunk.text, offset=chunk.start)
+        for i, (start, end) in enumerate(spans):
+            if (chunk.source, start) in seen:
+                continue
+            seen.add((chunk.source, start))
+            end = start + bounded(chunk.text[start - chunk.start:end - chunk.start])
+            around = spans[max(0, i - 1):i + 2]
+            context = chunk.text[around[0][0] - chunk.start:around[-1][1] - chunk.start]
+            out.append(Candidate(chunk, rank, start, end, chunk.text[start - chunk.start:end - chunk.start], context,
+                                 i, scored.similarity))
+    return out
+
+
+def bounded(sentence: str, limit: int = MAX_SENTENCE_CHARS) -> int:
+    """Length of the verbatim prefix of `sentence` that is scored: all of it up to `limit` characters,
+    else up to the last space before the limit (or the limit itself when there is none).
+
+    >>> bounded("Short."), bounded("aaa bbb ccc", limit=9), bounded("x" * 20, limit=9)
+    (6, 7, 9)
+    """
+    if len(sentence) <= limit:
+        return len(sentence)
+    space = sentence.rfind(" ", 0, limit + 1)
+    return space if space > 0 else limit
+
+
+def coverage(weights: dict[str, float], found: set[str]) -> float:
+    """Weighted share of the question's terms found in a text.
+
+    >>> coverage({"tamar": 2.0, "stake": 1.0}, {"tamar", "gas"})
+    0.6666666666666666
+    """
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if t in found) / total if total else 0.0
+
+
+def agreement(asked: frozenset[str], sentence: str, context: str, pattern: re.Pattern | None = None) -> float:
+    """+1 when the sentence's neighbourhood states what the question names (its year, number, ordinal),
+    -1 when the sentence states another one of the same sort instead, 0 when the question names none.
+
+    >>> agreement(frozenset({"2018"}), "She won in 2023.", "She won in 2023.", YEAR_RE)
+    -1.0
+    >>> agreement(frozenset({"2018"}), "She won.", "In 2018 the final was held. She won.", YEAR_RE)
+    1.0
+    """
+    if not asked:
+        return 0.0
+    lowered = context.lower()
+    if all(re.search(rf"\b{re.escape(a.lower())}\b", lowered) for a in asked):
+        return 1.0
+    return -1.0 if pattern is not None and pattern.search(sentence) else -0.5
+
+
+def proximity(q_terms: set[str], sentence_terms: list[str]) -> float:
+    """How close together the question's terms stand in the sentence: matched terms over the window they span.
+
+    >>> proximity({"border", "long"}, ["border", "long", "km", "river"]), proximity({"a", "b"}, ["a", "x", "x", "b"])
+    (1.0, 0.5)
+    """
+    at = [i for i, t in enumerate(sentence_terms) if t in q_terms]
+    return len(at) / (at[-1] - at[0] + 1) if at else 0.0
+
+
+def typed(text: str, kind: str) -> bool:
+    """Whether a text holds something of the kind asked for (a date for 'when', a name for 'who' ...).
+
+    >>> typed("It opened in 1794.", "date"), typed("It opened.", "date"), typed("The winner was Croatia.", "person")
+    (True, False, True)
+    >>> typed("Croatia lost.", "person"), typed("Real Madrid lost.", "person")   # a lone opening word is no name
+    (False, True)
+    """
+    if kind not in TYPED:
+        return False
+    pattern = PATTERNS["entity" if kind in ("person", "place") else kind]
+    return any(m.start() > 0 or " " in m.group() or kind not in ("person", "place") for m in pattern.finditer(text))
+
+
+def maxsim(question_rows, sentence_rows) -> tuple[float, float]:
+    """Late interaction (as ColBERT): each word piece of the question finds its most similar word piece of
+    the sentence; the mean of those cosines, and the lowest (a question word nothing in the sentence matches,
+    as when an unanswerable question changes one name or term).
+
+    >>> import numpy as np
+    >>> [round(x, 3) for x in maxsim(np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([[1.0, 0.0], [0.6, 0.8]]))]
+    [0.9, 0.8]
+    """
+    if len(question_rows) == 0 or len(sentence_rows) == 0:
+        return 0.0, 0.0
+    best = (question_rows.astype("float32") @ sentence_rows.astype("float32").T).max(axis=1)
+    return float(best.mean()), float(best.min())
+
+
+def local_weights(q: Question, cands: list[Candidate]) -> dict[str, float]:
+    """The question's terms weighted by how few of the candidate sentences hold them: a term every
+    retrieved sentence shares (the topic) tells them apart less than one only a few hold.
+
+    >>> q = analyse("When did Rollo attack Paris?", "When did Rollo attack Paris?", lambda t: 1.0, 9.0)
+    >>> cs = [Candidate(None, 0, 0, 0, t) for t in ("Rollo attacked Paris.", "Rollo was a Viking.")]
+    >>> {t: round(w, 2) for t, w in local_weights(q, cs).items()}
+    {'rollo': 0.18, 'attack': 0.69, 'pari': 0.69}
+    """
+    found = [set(terms(c.text)) for c in cands]
+    n = len(found)
+    return {t: math.log((n + 1) / (sum(t in f for f in found) + 0.5)) for t in q.weights}
+
+
+def bm25(q: Question, sentence_terms: list[str], average: float, k1: float = 1.2, b: float = 0.75) -> float:
+    """BM25 of a sentence for the question's terms, over the sum of their weights (0..~2.2).
+
+    >>> q = analyse("border length", "border length", lambda t: 1.0, 9.0)
+    >>> round(bm25(q, ["border", "border", "river"], 3.0), 3)
+    0.688
+    """
+    total = sum(q.weights.values()) or 1.0
+    norm = k1 * (1 - b + b * len(sentence_terms) / max(average, 1.0))
+    score = 0.0
+    for t, w in q.weights.items():
+        tf = sentence_terms.count(t)
+        score += w * tf * (k1 + 1) / (tf + norm) if tf else 0.0
+    return score / total
+
+
+@dataclass(frozen=True)
+class Pool:
+    """What is known of all the candidates of one question: local term weights, the mean sentence length."""
+
+    local: dict[str, float]
+    average: float
+
+    @classmethod
+    def of(cls, q: Question, cands: list[Candidate]) -> "Pool":
+        lengths = [len(terms(c.text)) for c in cands]
+        return cls(local_weights(q, cands), sum(lengths) / len(lengths) if lengths else 1.0)
+
+
+SENTENCE_FEATURES = ["coverage", "coverage_context", "coverage_passage", "coverage_title", "bigrams", "keys",
+                     "keys_context", "missing_rare", "dense", "passage_similarity", "first_passage", "passage_rank",
+                     "first_sentence", "length", "restates", "proximity", "years", "numbers", "ordinals",
+                     "relation", "head", "reason", *[f"typed_{k}" for k in TYPED], "new_terms", "coverage_local", "coverage_local_context",
+                     "bm25", "matched", "unmatched", "maxsim", "minsim"]
+
+
+def sentence_features(q: Question, cand: Candidate, max_idf: float, idf: Callable[[str], float],
+                      pool: Pool) -> list[float]:
+    """The feature row of one candidate sentence among its question's candidates `pool` (SENTENCE_FEATURES)."""
+    own_list = terms(cand.text)
+    own, near = set(own_list), set(terms(cand.context))
+    passage = set(terms(cand.chunk.text))
+    missing = [min(idf(t), max_idf) / max_idf for t in q.weights if t not in near]
+    new = [t for t in own if t not in q.weights]
+    return [
+        coverage(q.weights, own), coverage(q.weights, near), coverage(q.weights, passage),
+        coverage(q.weights, set(terms(cand.chunk.title or ""))),
+        len(q.bigrams & set(zip(own_list, own_list[1:]))) / len(q.bigrams) if q.bigrams else 0.0,
+        len(q.keys & own) / len(q.keys) if q.keys else 0.0, len(q.keys & near) / len(q.keys) if q.keys else 0.0,
+        max(missing, default=0.0), cand.dense if cand.dense is not None else cand.chunk_similarity,
+        cand.chunk_similarity, float(cand.rank == 0), 1.0 / (1 + cand.rank), float(cand.position == 0),
+        math.log1p(len(own_list)), 1.0 - len(new) / len(own) if own else 1.0, proximity(set(q.weights), own_list),
+        agreement(q.years, cand.text, cand.context, YEAR_RE), agreement(q.numbers, cand.text, cand.context, NUMBER_RE),
+        agreement(q.ordinals, cand.text, cand.context),
+        _present(q.relation, own, near), _present(q.head, own, near),
+        float(q.kind == "reason" and bool(REASON_RE.search(cand.text))),
+        *[float(q.kind == k and typed(cand.text, k)) for k in TYPED], math.log1p(len(new)),
+        coverage(pool.local, own), coverage(pool.local, near), bm25(q, own_list, pool.average),
+        float(sum(t in own for t in q.weights)), float(sum(t not in near for t in q.weights)), cand.maxsim,
+        cand.minsim]
+
+
+def _present(word: str, own: set[str], near: set[str]) -> float:
+    """1 in the sentence, 0.5 beside it, -1 absent; 0 when the question names no such word."""
+    if not word:
+        return 0.0
+    return 1.0 if word in own else 0.5 if word in near else -1.0
+
+
+QUESTION_FEATURES = ["best", "margin", "best_coverage_context", "best_maxsim", "best_minsim", "best_missing_rare",
+                     "unknown_keys", "best_typed", "best_years", "top_similarity", "best_relation", "best_head",
+                     *[f"kind_{k}" for k in KINDS]]
+
+
+def question_features(q: Question, ranked: list[Candidate]) -> list[float]:
+    """The evidence row of a whole question, from its candidates scored best first (QUESTION_FEATURES):
+    how good the best sentence is and how clearly it beats the next, never how many candidates there are
+    (that depends on the corpus and the chunk size, not on the evidence)."""
+    best = ranked[0]
+    second = ranked[1].score if len(ranked) > 1 else best.score - 5.0
+    row = dict(zip(SENTENCE_FEATURES, best.features))
+    typed_any = sum(row[f"typed_{k}"] for k in TYPED)
+    return [best.score, best.score - second, row["coverage_context"], best.maxsim, best.minsim, row["missing_rare"],
+            float(q.unknown), typed_any if q.kind in TYPED else 0.5, row["years"],
+            max(c.chunk_similarity for c in ranked), row["relation"], row["head"], *[float(q.kind == k) for k in KINDS]]

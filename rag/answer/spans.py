@@ -1,0 +1,119 @@
+"""Short answers: the span of the chosen sentence that answers the question ('765 km', 'Croatia', '1794').
+
+Every run of up to MAX_TOKENS words of the sentence is a candidate; the learned
+span model (`rag.answer.model`) scores them with the features below: its shape
+(capitalised, a number, a year, a date), the kind of answer the question asks
+for, whether it repeats the question, and how near it stands to the question's
+words in the sentence.
+"""
+from __future__ import annotations
+
+import math
+import re
+
+from rag.answer.features import KINDS, Question
+from text.dates import MONTH
+from text.entities import PATTERNS
+from text.terms import STOPWORDS, stem
+
+MAX_TOKENS = 8
+TOKEN_RE = re.compile(r"[$£€]?\d[\d,.]*\d%?|[$£€]?\d%?|\w+(?:[-’'.]\w+)*|[^\w\s]")
+PREPOSITIONS = {"in", "on", "at", "by", "of", "from", "to", "for", "with", "as", "into", "during", "after", "before"}
+MONTH_RE = re.compile(rf"^(?:{MONTH})$")
+SHAPES = ["capitalised", "digit", "year", "month", "typed", "len1", "len2", "len3", "len4", "len6", "after_preposition",
+          "repeats"]
+SPAN_FEATURES = [*SHAPES, "repeat_share", "distance", "near_terms", "after_term", "before_term", "after_article",
+                 "before_comma", "before_end", "in_brackets", "opens_sentence", "head_beside", "head_inside",
+                 *[f"{k}*{s}" for k in KINDS for s in SHAPES]]
+
+
+def tokens(sentence: str) -> list[tuple[int, int]]:
+    """Word, number and punctuation tokens of a sentence as character spans.
+
+    >>> s = "It cost $4.5m in 1998, (twice)."
+    >>> [s[a:b] for a, b in tokens(s)]
+    ['It', 'cost', '$4.5', 'm', 'in', '1998', ',', '(', 'twice', ')', '.']
+    """
+    return [m.span() for m in TOKEN_RE.finditer(sentence)]
+
+
+def span_candidates(sentence: str, toks: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """(first, last + 1) token ranges that could be an answer: words only (a comma only before a year,
+    as in 'June 6, 1944'), not opening or closing with a function word.
+
+    >>> s = "Rollo was the leader of the Vikings."
+    >>> [s[tokens(s)[i][0]:tokens(s)[j - 1][1]] for i, j in span_candidates(s, tokens(s))][:4]
+    ['Rollo', 'Rollo was the leader', 'Rollo was the leader of the Vikings', 'leader']
+    """
+    words = [sentence[a:b] for a, b in toks]
+    out = []
+    for i, first in enumerate(words):
+        if not _word(first) or first.lower() in STOPWORDS:
+            continue
+        for j in range(i, min(len(words), i + MAX_TOKENS)):
+            if not _word(words[j]) and not (words[j] == "," and j + 1 < len(words) and words[j + 1].isdigit()):
+                break
+            if _word(words[j]) and words[j].lower() not in STOPWORDS:
+                out.append((i, j + 1))
+    return out
+
+
+def _word(token: str) -> bool:
+    return bool(re.match(r"[\w$£€]", token))
+
+
+def span_features(q: Question, sentence: str, toks: list[tuple[int, int]], stems: list[str],
+                  span: tuple[int, int]) -> list[float]:
+    """The feature row of one candidate span (names in SPAN_FEATURES)."""
+    i, j = span
+    text = sentence[toks[i][0]:toks[j - 1][1]]
+    words = [sentence[a:b] for a, b in toks[i:j]]
+    asked = set(q.weights)
+    inside = [s for s in stems[i:j] if s]
+    repeat = sum(1 for s in inside if s in asked) / len(inside) if inside else 0.0
+    shape = _shape(q, text, words, i, toks, sentence, repeat)
+    hits = [k for k, s in enumerate(stems) if s in asked and not i <= k < j]
+    distance = min((i - k if k < i else k - j + 1 for k in hits), default=len(stems))
+    before, after = _at(sentence, toks, i - 1), _at(sentence, toks, j)
+    return [*shape, repeat, math.log1p(distance), sum(1 for k in hits if i - 4 <= k < j + 4) / 4,
+            float(i > 0 and stems[i - 1] in asked), float(j < len(stems) and stems[j] in asked),
+            float(before.lower() in ("the", "a", "an")), float(after == ","), float(after in (".", "", ";")),
+            float(before == "(" or after == ")"), float(i == 0),
+            float(bool(q.head) and q.head in stems[max(0, i - 2):i] + stems[j:j + 2]),
+            float(bool(q.head) and q.head in inside),
+            *[s if q.kind == k else 0.0 for k in KINDS for s in shape]]
+
+
+def _shape(q: Question, text: str, words: list[str], i: int, toks, sentence: str, repeat: float) -> list[float]:
+    content = [w for w in words if w.lower() not in STOPWORDS]
+    n = len(words)
+    kind = q.kind if q.kind in ("money", "date", "number") else "entity"
+    typed = any(m.group() == text or (m.start() <= 0 and m.end() >= len(text)) for m in PATTERNS[kind].finditer(text))
+    return [float(all(w[:1].isupper() for w in content) and (i > 0 or n > 1)),
+            float(any(c.isdigit() for c in text)), float(any(re.fullmatch(r"1\d{3}|20\d\d", w) for w in words)),
+            float(any(MONTH_RE.match(w) for w in words)), float(typed),
+            float(n == 1), float(n == 2), float(n == 3), float(4 <= n <= 5), float(n >= 6),
+            float(_at(sentence, toks, i - 1).lower() in PREPOSITIONS), float(repeat > 0)]
+
+
+def _at(sentence: str, toks: list[tuple[int, int]], k: int) -> str:
+    return sentence[toks[k][0]:toks[k][1]] if 0 <= k < len(toks) else ""
+
+
+def token_stems(sentence: str, toks: list[tuple[int, int]]) -> list[str]:
+    """The stem of every word token ('' for stopwords and punctuation), for matching the question's terms.
+
+    >>> s = "The borders were closed."
+    >>> token_stems(s, tokens(s))
+    ['', 'border', '', 'clos', '']
+    """
+    out = []
+    for a, b in toks:
+        word = sentence[a:b].lower()
+        out.append("" if word in STOPWORDS or not re.match(r"\w", word) else stem(word))
+    return out
+
+
+def span_text(sentence: str, toks: list[tuple[int, int]], span: tuple[int, int]) -> tuple[int, int]:
+    """Character offsets of a token range in the sentence."""
+    return toks[span[0]][0], toks[span[1] - 1][1]
