@@ -94,27 +94,30 @@ class Embedder:
     def encode_one(self, text: str) -> list[float]:
         return self.encode([text])[0]
 
-    def token_vectors(self, texts: list[str]) -> list:
+    def token_vectors(self, texts: list[str], skip: frozenset[str] = frozenset()) -> list:
         """For each text, the unit vectors of its content word pieces in context (rows of a float16 array;
-        [CLS], [SEP], punctuation and stopwords left out): what late-interaction matching compares."""
-        missing = list(dict.fromkeys(t for t in texts if t not in self._tokens))
+        [CLS], [SEP], punctuation, stopwords and the words in `skip` left out): what late-interaction
+        matching compares."""
+        keys = [(t, skip) for t in texts]
+        missing = list(dict.fromkeys(k for k in keys if k not in self._tokens))
         if missing:
-            outputs = self.model.encode(missing, batch_size=self.batch_size, output_value="token_embeddings",
-                                        convert_to_numpy=False, show_progress_bar=False)
-            rows = [self._content_rows(text, output) for text, output in zip(missing, outputs)]
+            outputs = self.model.encode([t for t, _ in missing], batch_size=self.batch_size,
+                                        output_value="token_embeddings", convert_to_numpy=False,
+                                        show_progress_bar=False)
+            rows = [self._content_rows(text, output, skip) for (text, _), output in zip(missing, outputs)]
             with self._lock:
                 self._tokens.update(zip(missing, rows))
                 while len(self._tokens) > TOKEN_CACHE:
                     self._tokens.popitem(last=False)
-        return [self._tokens[t] if t in self._tokens else self.token_vectors([t])[0] for t in texts]
+        return [self._tokens[k] if k in self._tokens else self.token_vectors([k[0]], skip)[0] for k in keys]
 
-    def _content_rows(self, text: str, output):
+    def _content_rows(self, text: str, output, skip: frozenset[str]):
         import numpy as np
 
         pieces = self._word_pieces(text)
         rows = output.detach().float().numpy()[:len(pieces)]
         keep = [i for i, p in enumerate(pieces[:len(rows)]) if CONTENT_PIECE_RE.match(p)
-                and p.lstrip("#").lower() not in STOPWORDS]
+                and p.lstrip("#").lower() not in STOPWORDS and p.lower() not in skip]
         rows = rows[keep] if keep else rows[:1]
         return (rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-9)).astype(np.float16)
 

@@ -198,9 +198,14 @@ def balanced(f: dict) -> float:
 
 
 def choose_threshold(rows: list[dict]) -> float:
-    """The threshold of the best balanced accuracy on these (validation) rows; ties go to the lower one."""
+    """The lowest threshold whose balanced accuracy on these (validation) rows is within one standard error
+    of the best (the one-standard-error rule): among operating points the validation data cannot tell apart,
+    the one that answers most, since a right answer is what people come for and refusing is the fallback."""
     grid = sorted({round(r["confidence"], 3) for r in rows} | {0.5})
-    return max(grid, key=lambda t: (balanced(figures(rows, t)), -t))
+    scores = {t: balanced(figures(rows, t)) for t in grid}
+    best = max(scores.values())
+    error = (best * (1 - best) / max(len(rows), 1)) ** 0.5
+    return min(t for t, score in scores.items() if score >= best - error)
 
 
 def curve(rows: list[dict], points: int = 21) -> list[dict]:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from core.settings import Settings
 from eval.command import _assistant, isolated
+from eval.fingerprint import model_hash
 from index.embed import Embedder
 from learn import fit
 from learn.data import SPLITS, collect, read_squad, split_articles, split_corpus
@@ -60,7 +61,10 @@ def train(settings: Settings, out: Path = ARTEFACT, limit: int | None = None, se
     by_title = {a["title"]: a for a in data}
     splits = {name: load_split(name, [by_title[t] for t in parts[name]], settings, limit, seed, say)
               for name in SPLITS}
-    model, record = fit_all(splits, remembered(Embedder.from_settings(settings.ingest).token_vectors))
+    embedder = Embedder.from_settings(settings.ingest)
+    pieces = Remembered(embedder.token_vectors, workdir(settings) / f"pieces-{model_hash()[:12]}.pkl")
+    model, record = fit_all(splits, pieces)
+    pieces.save()
     record.update({"data": DATA, "split_by": "article", "articles": parts, "seed": seed,
                    "question_limit_per_split": limit, "trained": datetime.date.today().isoformat(),
                    "seconds": round(time.perf_counter() - began, 1),
@@ -69,16 +73,27 @@ def train(settings: Settings, out: Path = ARTEFACT, limit: int | None = None, se
     return record
 
 
-def remembered(pieces):
-    """The encoder's word-piece vectors, each text encoded once per training run (its own cache is small)."""
-    seen: dict[str, object] = {}
+class Remembered:
+    """The encoder's word-piece vectors, each text encoded once (the encoder's own cache is small); saved to
+    `path` by `save()`, so a refit does not re-encode (the caller keys the file by the model's hash)."""
 
-    def lookup(texts: list[str]) -> list:
-        missing = list(dict.fromkeys(t for t in texts if t not in seen))
+    def __init__(self, pieces, path: Path | None = None):
+        self.pieces, self.path = pieces, path
+        self.seen: dict[str, object] = pickle.loads(path.read_bytes()) if path and path.exists() else {}
+        self.grown = False
+
+    def __call__(self, texts: list[str], skip: frozenset[str] = frozenset()) -> list:
+        keys = [(t, skip) for t in texts]
+        missing = list(dict.fromkeys(k for k in keys if k not in self.seen))
         for start in range(0, len(missing), 256):
-            seen.update(zip(missing[start:start + 256], pieces(missing[start:start + 256])))
-        return [seen[t] for t in texts]
-    return lookup
+            batch = [t for t, _ in missing[start:start + 256]]
+            self.seen.update(zip(missing[start:start + 256], self.pieces(batch, skip)))
+        self.grown = self.grown or bool(missing)
+        return [self.seen[k] for k in keys]
+
+    def save(self) -> None:
+        if self.path and self.grown:
+            self.path.write_bytes(pickle.dumps(self.seen))
 
 
 def fit_all(splits: dict[str, fit.Split], pieces) -> tuple[AnswererModel, dict]:

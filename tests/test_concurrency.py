@@ -82,7 +82,8 @@ def ask_ui(client, question: str) -> tuple[str, str, str]:
 
 def test_twenty_questions_at_once_through_the_ui(sample, questions):
     asked = [q for q, _ in questions]
-    with running_ui(sample.settings.store.index_dir, RAG_UI_CONCURRENCY=str(THREADS)) as url:
+    # every question answered (no refusal threshold), so each has its own text and a mix-up shows
+    with running_ui(sample.settings.store.index_dir, RAG_UI_CONCURRENCY=str(THREADS), RAG_ABSTAIN_THRESHOLD="0") as url:
         solo = session(url)
         alone = {q: ask_ui(solo, q) for q in asked}                    # one at a time
         with ThreadPoolExecutor(THREADS) as pool:
@@ -90,23 +91,24 @@ def test_twenty_questions_at_once_through_the_ui(sample, questions):
         began = time.perf_counter()
         together, errors = all_at_once(lambda pair: ask_ui(*pair), list(zip(clients, asked)))
         seconds = time.perf_counter() - began
-    mixed = [q for (q, fact), got in zip(questions, together)
-             if got is None or got != alone[q] or got[0] != q or fact not in got[1]
-             or f"<h4>{html.escape(q)}</h4>" not in got[2]]
+    mixed = [q for q, got in zip(asked, together)
+             if got is None or got != alone[q] or got[0] != q or f"<h4>{html.escape(q)}</h4>" not in got[2]]
     print(f"\nUI: {THREADS} questions at once in {seconds:.1f} s; errors {len(errors)}, mixed up {len(mixed)}")
+    assert len({answer[1] for answer in alone.values()}) == THREADS       # twenty different answers to tell apart
     assert errors == [] and mixed == []
-    assert all(fact in alone[q][1] for q, fact in questions)
 
 
 # --- (b) one Assistant, many threads
 
 def test_twenty_threads_on_one_assistant_give_the_sequential_answers(sample, embedder, questions):
-    alone = {q: sample.ask(q).to_dict() for q, _ in questions}
-    fresh = Assistant(settings=sample.settings, embedder=embedder)   # its snapshot is loaded by the threads
-    for assistant in (fresh, sample):
+    settings = sample.settings.replace(abstain_threshold=0.0)         # every question answered: each its own text
+    answering = Assistant(settings=settings, store=sample.store, embedder=embedder)
+    alone = {q: answering.ask(q).to_dict() for q, _ in questions}
+    assert len({a["text"] for a in alone.values()}) == THREADS
+    fresh = Assistant(settings=settings, embedder=embedder)           # its snapshot is loaded by the threads
+    for assistant in (fresh, answering):
         together, errors = all_at_once(lambda q: assistant.ask(q).to_dict(), [q for q, _ in questions])
-        mixed = [q for (q, fact), got in zip(questions, together)
-                 if got != alone[q] or got["question"] != q or fact not in got["text"]]
+        mixed = [q for q, got in zip([q for q, _ in questions], together) if got != alone[q] or got["question"] != q]
         print(f"\nAssistant: {THREADS} threads; errors {len(errors)}, mixed up {len(mixed)}")
         assert errors == [] and mixed == []
 

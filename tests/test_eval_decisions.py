@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from cli import app
 from core.settings import Settings
 from eval import command
+from eval.report import fmt
 from rag.assistant import Assistant
 
 from conftest import REPO
@@ -93,7 +94,9 @@ def test_a_degraded_setting_is_worse_and_fails_the_gate(runs):
 def test_the_report_says_what_produced_it_what_each_figure_means_and_what_changed(runs):
     clean = (runs["dirs"]["clean-run"] / "report.md").read_text()
     assert clean.index("## Run") < clean.index("## Figures") and "commit" in clean and "warmup_seconds" in clean
-    assert "| refusal_recall | 0.870 | share of unanswerable questions refused |" in clean
+    recall = fmt(json.loads((runs["dirs"]["clean-run"] / "results.json").read_text())["summary"]["refusal_recall"])
+    assert f"| refusal_recall | {recall} | share of unanswerable questions refused |" in clean
+    assert "## Answer or refuse: the trade-off" in clean and "| 0.5 |" in clean     # the whole curve, not one point
     assert "## CI gate: passed" in clean and "### unanswerable (" in clean    # failures grouped by kind
     degraded = (runs["dirs"]["degraded"] / "report.md").read_text()
     assert "## CI gate: FAILED" in degraded and "verdict: worse" in degraded and "Changes since" in degraded

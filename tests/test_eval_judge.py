@@ -44,8 +44,9 @@ def test_judge_score_is_reported_beside_the_other_metrics(sample, corpus_dir, go
     with FakeOpenAI() as server:
         server.script = [grader]
         monkeypatch.setenv("OPENAI_API_KEY", "sk-judge-test")
+        # every item goes to the LLM (no evidence gate): the judge's mechanics are what is tested
         assistant = Assistant(settings=sample.settings, store=sample.store, embedder=sample.embedder,
-                              llm_base_url=server.url, llm_timeout=5.0)
+                              llm_base_url=server.url, llm_timeout=5.0, evidence_gate=False)
         result = command.run_gold(gold_file, corpus_dir, tmp_path / "out", assistant.settings,
                                   assistant=assistant, judge_repeats=2)
         judged = [r for r in server.requests if r["body"]["messages"][-1]["content"].startswith("Question:")]
@@ -60,7 +61,7 @@ def test_judge_score_is_reported_beside_the_other_metrics(sample, corpus_dir, go
     with FakeOpenAI() as again:                                    # the same run repeated: judgements cached
         again.script = [grader]
         repeated = Assistant(settings=sample.settings, store=sample.store, embedder=sample.embedder,
-                             llm_base_url=again.url, llm_timeout=5.0)
+                             llm_base_url=again.url, llm_timeout=5.0, evidence_gate=False)
         second = command.run_gold(gold_file, corpus_dir, tmp_path / "again", repeated.settings, assistant=repeated,
                                   judge_repeats=2)
         rejudged = [r for r in again.requests if r["body"]["messages"][-1]["content"].startswith("Question:")]

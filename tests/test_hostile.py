@@ -64,9 +64,10 @@ def server():
 
 @pytest.fixture
 def obeying(hostile, server):
-    """The hostile index answered by an LLM that does whatever its script says."""
+    """The hostile index answered by an LLM that does whatever its script says; every retrieved passage is
+    sent (no evidence gate), so what a document can do inside the prompt is what is tested."""
     return Assistant(settings=hostile.settings, store=hostile.store, embedder=hostile.embedder,
-                     llm_base_url=server.url, llm_timeout=2.0, top_k=3)
+                     llm_base_url=server.url, llm_timeout=2.0, top_k=3, evidence_gate=False)
 
 
 def own_words(answer) -> list[str]:

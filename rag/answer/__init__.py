@@ -31,7 +31,7 @@ from core.settings import AnswerSettings, LLMSettings
 
 AUTO = "auto"
 Encode = Callable[[list[str]], list[list[float]]]
-Pieces = Callable[[list[str]], list]   # texts -> per text, unit vectors of its content word pieces
+Pieces = Callable[..., list]   # (texts, skip=frozenset of words) -> per text, unit vectors of its content word pieces
 
 
 @dataclass(frozen=True)

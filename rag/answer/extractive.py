@@ -18,11 +18,12 @@ from rag.answer.features import (Candidate, Pool, Question, analyse, candidates,
 from rag.answer.model import AnswererModel, Linear, load
 from rag.answer.spans import span_candidates, span_features, span_text, token_stems, tokens
 from rag.conversation import standalone
-from text.terms import terms, word_count
+from text.terms import TYPE_WORDS, terms, word_count
 
 REFUSAL = "The documents do not answer this question."
 MAX_SENTENCE_WORDS = 45
-NO_SHORT_ANSWER = ("reason",)     # 'why' and 'how' questions are answered by the sentence itself
+NO_SHORT_ANSWER = ("reason",)
+QUESTION_ONLY = frozenset(TYPE_WORDS)   # 'how long', 'what year': words an answer sentence does not repeat     # 'why' and 'how' questions are answered by the sentence itself
 
 
 @dataclass
@@ -69,9 +70,9 @@ def late_interaction(cands: list[Candidate], query: str, pieces: Pieces | None) 
     """Each candidate's MaxSim with the question, from the encoder's word-piece vectors (one batch)."""
     if pieces is None:
         return
-    rows = pieces([query] + [c.text for c in cands])
-    for cand, sentence_rows in zip(cands, rows[1:]):
-        cand.maxsim, cand.minsim = maxsim(rows[0], sentence_rows)
+    asked = pieces([query], skip=QUESTION_ONLY)[0]
+    for cand, sentence_rows in zip(cands, pieces([c.text for c in cands])):
+        cand.maxsim, cand.minsim = maxsim(asked, sentence_rows)
 
 
 def _dense(cands: list[Candidate], q_vector, encode: Encode | None, limit: int) -> None:

@@ -292,19 +292,19 @@ def _present(word: str, own: set[str], near: set[str]) -> float:
     return 1.0 if word in own else 0.5 if word in near else -1.0
 
 
-QUESTION_FEATURES = ["best", "margin", "best_coverage_context", "best_maxsim", "best_minsim", "best_missing_rare",
-                     "unknown_keys", "best_typed", "best_years", "top_similarity", "best_relation", "best_head",
-                     *[f"kind_{k}" for k in KINDS]]
+QUESTION_FEATURES = ["best_coverage_context", "best_maxsim", "best_minsim", "best_missing_rare", "unknown_keys",
+                     "best_typed", "best_years", "best_relation", "best_head", *[f"kind_{k}" for k in KINDS]]
 
 
 def question_features(q: Question, ranked: list[Candidate]) -> list[float]:
-    """The evidence row of a whole question, from its candidates scored best first (QUESTION_FEATURES):
-    how good the best sentence is and how clearly it beats the next, never how many candidates there are
-    (that depends on the corpus and the chunk size, not on the evidence)."""
+    """The evidence row of a whole question, read from its best sentence (QUESTION_FEATURES): how much of
+    the question it and its neighbours state, how closely its words match the question's (the least-matched
+    word most of all), and whether it holds the kind of answer asked for. Nothing whose scale depends on the
+    corpus (passage cosines, the ranking score, how many candidates there are) enters: the threshold must
+    mean the same on a folder of news as on the encyclopaedia it was learned from."""
     best = ranked[0]
-    second = ranked[1].score if len(ranked) > 1 else best.score - 5.0
     row = dict(zip(SENTENCE_FEATURES, best.features))
     typed_any = sum(row[f"typed_{k}"] for k in TYPED)
-    return [best.score, best.score - second, row["coverage_context"], best.maxsim, best.minsim, row["missing_rare"],
-            float(q.unknown), typed_any if q.kind in TYPED else 0.5, row["years"],
-            max(c.chunk_similarity for c in ranked), row["relation"], row["head"], *[float(q.kind == k) for k in KINDS]]
+    return [row["coverage_context"], best.maxsim, best.minsim, row["missing_rare"], float(q.unknown),
+            typed_any if q.kind in TYPED else 0.5, row["years"], row["relation"], row["head"],
+            *[float(q.kind == k) for k in KINDS]]

@@ -13,7 +13,9 @@ class Corpus:
         self.chunks = [c for c in chunks if self._committed(c)]
         self.by_id = {c.id: c for c in self.chunks}
         self.terms = [terms(f"{c.title} {c.text}") for c in self.chunks]
-        self.idf, self.max_idf = idf_table([set(t) for t in self.terms], self.family_weights())
+        weights = self.family_weights()
+        self.idf, self.max_idf = idf_table([set(t) for t in self.terms], weights)
+        self.largest_family = round(1 / min(weights)) if weights else 1
         self.bm25 = Bm25(self.chunks, self.terms)
 
     @classmethod

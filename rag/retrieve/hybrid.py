@@ -38,18 +38,27 @@ class HybridRetriever(BaseRetriever):
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         return [to_node(s) for s in self.ranked(query_bundle.query_str, query_bundle.embedding)]
 
+    def depth(self) -> int:
+        """How many times deeper to search than usual: as many as the largest family of near-copies, so that
+        after the copies collapse into one passage there are still top_k different passages (capped)."""
+        return max(1, min(getattr(self.corpus, "largest_family", 1), MAX_DEPTH))
+
     def ranked(self, query: str, vector: list[float] | None = None) -> list[ScoredChunk]:
         """Fuse the dense and lexical rankings, rerank the fused candidates, collapse near-copies, cut to top_k."""
         vector = vector or self.encode_query(query)
-        found = dense(self.store, self.corpus, vector, self.candidates, self.filters)
+        depth = self.depth()
+        found = dense(self.store, self.corpus, vector, self.candidates * depth, self.filters)
         vectors = {s.chunk.id: v for s, v in found}
-        lexical = self.corpus.bm25.search(query, self.candidates, self.filters)
-        fused = rrf([[s.chunk.id for s, _ in found], lexical], self.rrf_k)[: self.top_k * 3]
+        lexical = self.corpus.bm25.search(query, self.candidates * depth, self.filters)
+        fused = rrf([[s.chunk.id for s, _ in found], lexical], self.rrf_k)[: self.top_k * 3 * depth]
         missing = [cid for cid, _ in fused if cid not in vectors]
         vectors.update(self.store.embeddings_of(missing) if missing else {})
         scored = [ScoredChunk(self.corpus.by_id[cid], score, _cosine(vector, vectors.get(cid))) for cid, score in fused]
         reranked = self.reranker.rerank(query, scored)
         return collapse([(s, vectors.get(s.chunk.id)) for s in reranked], self.corpus.duplicates)[: self.top_k]
+
+
+MAX_DEPTH = 50
 
 
 def _cosine(a: list[float], b: list[float] | None) -> float:
