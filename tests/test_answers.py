@@ -29,9 +29,7 @@ ANSWERABLE = [
     ("Who is the spokesperson for the Iranian Ministry of Foreign Affairs?", "Nasser Kanaani", ANALYSIS),
     ("How many Knesset members signed the letter about the Azeris?", "32", KAYHAN),
 ]
-UN# Known misses of the learned answerer at its validated threshold (issue 13's note); strict, so a fix shows.
-REFUSED = pytest.mark.xfail(strict=True, reason="refused at the validated evidence threshold (issue 13)")
-ANSWERABLE = [
+UNANSWERABLE = [
     pytest.param("What price did SOCAR pay for its stake in the Tamar gas field?", marks=pytest.mark.xfail(
         strict=True, reason="known miss of the learned answerer (issue 13): the stake sentence is answered")),
     "What is the population of Canada?",
@@ -78,7 +76,8 @@ def test_why_question_quotes_a_reason(sample):
 
 
 def test_every_quote_is_the_stored_text_at_its_offsets(sample):
-    for question, _, _ in ANSWERABLE:
+    for case in ANSWERABLE:
+        question = case.values[0] if hasattr(case, "values") else case[0]
         for c in sample.ask(question).citations:
             assert sample.document_text(c.source)[c.start:c.end] == c.quote
             assert c.quote in Path(c.source).read_text(encoding="utf-8")

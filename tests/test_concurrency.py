@@ -178,7 +178,9 @@ def test_questions_during_an_ingest_are_answered_at_once_from_committed_document
     festivals = [festival_document(n) for n in range(NEW_DOCUMENTS)]
     for n, (_, _, text) in enumerate(festivals):
         (folder / f"festival_{n:02d}.txt").write_text(text)
-    asked = [q for q, _ in questions[:8]] + [f"Where is the {f} festival held?" for f, _, _ in festivals[:8]]
+    towns = {town for _, town, _ in festivals}
+    clear = [f for f in festivals if f[0] not in towns][:8]           # a festival named like another's town is a riddle
+    asked = [q for q, _ in questions[:8]] + [f"Where is the {f} festival held?" for f, _, _ in clear]
     before = {q: assistant.ask(q).to_dict() for q in asked}
 
     with Askers(assistant, asked) as askers:
@@ -199,7 +201,7 @@ def test_questions_during_an_ingest_are_answered_at_once_from_committed_document
     assert [q for _, _, q, a, _ in askers.log if a.to_dict() not in (before[q], after[q])] == []  # one snapshot
     cited = [c for *_, a, _ in askers.log for c in a.citations]
     assert cited and all(committed_quote(assistant.store, c) for c in cited)
-    for festival, town, _ in festivals[:8]:                           # the new documents are citable now
+    for festival, town, _ in clear:                                   # the new documents are citable now
         assert town in after[f"Where is the {festival} festival held?"]["text"]
 
 

@@ -114,8 +114,8 @@ def test_chat_streams_cited_answer_follows_up_and_refuses(page):
     page.wait_for_selector("#src-1-1.flash", timeout=5_000)
     assert len(page.context.pages) == 1 and "#src-" not in page.url  # no new tab, no navigation
 
-    text, _, _ = ask(page, "Where was he arrested?", turn=2)
-    assert "Jewish center" in text
+    text, _, _ = ask(page, "Who recruited him?", turn=2)            # a follow-up: "him" is the man of turn 1
+    assert "intelligence" in text
     assert section(page, 2).locator("mark").count() >= 1
 
     text, _, _ = ask(page, "What is the population of Canada?", turn=3)
