@@ -1,9 +1,10 @@
 """Fitting the three models of the offline answerer on collected examples, and measuring them.
 
-Each model is a logistic regression over standardised features (scikit-learn fits it; the answerer
-needs only the weights). The order matters: the sentence model ranks candidates; the span model learns
-on the gold sentences; the evidence model learns on the ranked candidates of every construction; the
-threshold is the validation split's best overall accuracy.
+Each model is linear over standardised features; the answerer needs only the weights. The order matters:
+the sentence model (listwise, scipy) ranks candidates; the span model (logistic, scikit-learn) learns on the
+right sentences; the evidence model (logistic) learns on the best candidate of every construction; the
+threshold comes from the validation split (`choose_threshold`: the one-standard-error rule on balanced
+accuracy).
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from rag.answer.model import AnswererModel, Linear
 from rag.answer.spans import SPAN_FEATURES, span_candidates, span_features, token_stems, tokens
 from learn.data import Example
 
-SEED_C = 1.0
+INVERSE_REGULARISATION = 1.0   # scikit-learn's C: its default, not tuned
 
 
 @dataclass
@@ -44,7 +45,7 @@ def right(example: Example, cand) -> bool:
             and cand.text.strip() in example.paragraph)
 
 
-def fit_linear(x: np.ndarray, y: np.ndarray, names: list[str], c: float = SEED_C,
+def fit_linear(x: np.ndarray, y: np.ndarray, names: list[str], c: float = INVERSE_REGULARISATION,
                weight: np.ndarray | None = None) -> Linear:
     from sklearn.linear_model import LogisticRegression
 
