@@ -14,11 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from eval import metrics
-from rag.answer.extractive import Assessment, best_span, late_interaction
-from rag.answer.features import (QUESTION_FEATURES, SENTENCE_FEATURES, Pool, analyse, candidates,
-                                 question_features, sentence_features)
+from rag.answer.extractive import Assessment, best_span, featurise, late_interaction, rank
+from rag.answer.features import analyse, candidates, question_features
 from rag.answer.model import AnswererModel, Linear
-from rag.answer.spans import SPAN_FEATURES, span_candidates, span_features, token_stems, tokens
+from rag.answer.spans import span_candidates, span_features, token_stems, tokens
 from learn.data import Example
 
 INVERSE_REGULARISATION = 1.0   # scikit-learn's C: its default, not tuned
@@ -64,9 +63,7 @@ def prepare(split: Split, pieces) -> None:
         q = analyse(ex.question, ex.question, split.idf, split.max_idf)
         cands = candidates(ex.ranked)
         late_interaction(cands, ex.question, pieces)
-        pool = Pool.of(q, cands)
-        for cand in cands:
-            cand.features = sentence_features(q, cand, split.max_idf, split.idf, pool)
+        featurise(q, cands, split.idf, split.max_idf)
         split.prepared.append((q, cands))
 
 
@@ -107,9 +104,7 @@ def fit_listwise(groups: list[tuple[np.ndarray, np.ndarray]], names: list[str], 
 def assess_all(split: Split, sentence: Linear) -> None:
     split.assessed = []
     for q, cands in split.prepared:
-        for cand in cands:
-            cand.score = sentence.score(cand.features)
-        split.assessed.append(Assessment(q, sorted(cands, key=lambda c: -c.score), 0.0))
+        split.assessed.append(Assessment(q, rank(cands, sentence), 0.0))
 
 
 def span_rows(split: Split) -> tuple[np.ndarray, np.ndarray]:

@@ -19,7 +19,9 @@ from eval.fingerprint import model_hash
 from index.embed import Embedder
 from learn import fit
 from learn.data import SPLITS, collect, read_squad, split_articles, split_corpus
+from rag.answer.features import QUESTION_FEATURES, SENTENCE_FEATURES
 from rag.answer.model import ARTEFACT, AnswererModel
+from rag.answer.spans import SPAN_FEATURES
 from text.terms import idf_table
 
 SEED = 13
@@ -100,14 +102,14 @@ def fit_all(splits: dict[str, fit.Split], pieces) -> tuple[AnswererModel, dict]:
     for s in splits.values():
         fit.prepare(s, pieces)
     train = splits["train"]
-    sentence = fit.fit_listwise(fit.sentence_groups(train), fit.SENTENCE_FEATURES)
+    sentence = fit.fit_listwise(fit.sentence_groups(train), SENTENCE_FEATURES)
     for s in splits.values():
         fit.assess_all(s, sentence)
-    span = fit.fit_linear(*fit.span_rows(train), fit.SPAN_FEATURES)
+    span = fit.fit_linear(*fit.span_rows(train), SPAN_FEATURES)
     best, trials = None, {}
     for weight in NOANS_WEIGHTS:
         x, y, w = fit.evidence_rows(train, weight)
-        evidence = fit.fit_linear(x, y, fit.QUESTION_FEATURES, weight=w)
+        evidence = fit.fit_linear(x, y, QUESTION_FEATURES, weight=w)
         for s in splits.values():
             fit.confidences(s, evidence)
         draft = AnswererModel(sentence, span, evidence, 0.5)

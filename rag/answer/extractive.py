@@ -22,8 +22,8 @@ from text.terms import TYPE_WORDS, terms, word_count
 
 REFUSAL = "The documents do not answer this question."
 MAX_SENTENCE_WORDS = 45
-NO_SHORT_ANSWER = ("reason",)
-QUESTION_ONLY = frozenset(TYPE_WORDS)   # 'how long', 'what year': words an answer sentence does not repeat     # 'why' and 'how' questions are answered by the sentence itself
+NO_SHORT_ANSWER = ("reason",)          # 'why' and 'how' questions are answered by the sentence itself
+QUESTION_ONLY = frozenset(TYPE_WORDS)   # 'how long', 'what year': words an answer sentence does not repeat
 
 
 @dataclass
@@ -35,11 +35,16 @@ class Assessment:
     confidence: float
 
 
-def score_sentences(q: Question, cands: list[Candidate], model: Linear, idf, max_idf: float) -> list[Candidate]:
-    """Every candidate's features and learned score, best first."""
+def featurise(q: Question, cands: list[Candidate], idf, max_idf: float) -> None:
+    """Every candidate's feature row, in place (the same rows `learn` trains on)."""
     pool = Pool.of(q, cands)
     for cand in cands:
         cand.features = sentence_features(q, cand, max_idf, idf, pool)
+
+
+def rank(cands: list[Candidate], model: Linear) -> list[Candidate]:
+    """The candidates scored by the sentence model, best first."""
+    for cand in cands:
         cand.score = model.score(cand.features)
     return sorted(cands, key=lambda c: -c.score)
 
@@ -53,7 +58,8 @@ def assess(question: str, query: str, ranked: list[ScoredChunk], idf, max_idf: f
         return Assessment(q, [], 0.0)
     _dense(cands, q_vector, encode, rerank)
     late_interaction(cands, query, pieces)
-    scored = score_sentences(q, cands, model.sentence, idf, max_idf)
+    featurise(q, cands, idf, max_idf)
+    scored = rank(cands, model.sentence)
     return Assessment(q, scored, model.evidence.probability(question_features(q, scored)))
 
 
@@ -76,8 +82,8 @@ def late_interaction(cands: list[Candidate], query: str, pieces: Pieces | None) 
 
 
 def _dense(cands: list[Candidate], q_vector, encode: Encode | None, limit: int) -> None:
-    """The cosine of the question with the `limit` best-covered sentences (an encoder call, ~10 ms a
-    sentence on 2 cores); the others keep their passage's cosine."""
+    """The cosine of the question with the first `limit` sentences in retrieval order (an encoder call,
+    ~10 ms a sentence on 2 cores); the others keep their passage's cosine."""
     if q_vector is None or encode is None or limit <= 0:
         return
     best = sorted(cands, key=lambda c: (c.rank, c.position))[:limit]
