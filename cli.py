@@ -165,6 +165,11 @@ def print_answer(answer) -> None:
     if answer.notice:
         err.print(f"[yellow]{_escape(answer.notice)}[/yellow]")
     out.print(answer.text, style="bold red" if answer.abstained else "bold", markup=False)
+    for conflict in answer.conflicts if "Sources disagree" not in answer.text else []:
+        out.print(f"Sources disagree on this {conflict.kind}:", style="yellow", markup=False)
+        for value in conflict.values:
+            out.print(f"  {value.value} — {value.citation.name} {value.citation.title[:60]} "
+                      f"{value.citation.date}".rstrip(), markup=False)
     listed = answer.citations or (answer.passages[:3] if answer.abstained else [])
     if answer.abstained and listed:
         out.print("Closest passages (they do not answer it):", style="dim")
@@ -229,7 +234,7 @@ def eval_command(gold: Optional[Path] = typer.Option(None, help="Gold set (JSONL
                  baseline: Optional[Path] = typer.Option(None, "--baseline", help="A previous run's folder: the "
                                                          "report shows what changed since it"),
                  robustness: Optional[str] = typer.Option(
-                     None, "--robustness", help="all, or some of negative,noise,duplication,conflict: "
+                     None, "--robustness", help="all, or some of negative,noise,duplication,conflict,unaltered: "
                                                 "constructed suites scored beside the plain run"),
                  index_dir: Optional[Path] = typer.Option(
                      None, "--index-dir", help="Answer from this index (default: an index of the corpus alone, "

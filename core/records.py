@@ -94,6 +94,26 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class ConflictValue:
+    """One source's value in a disagreement, with the passage that states it."""
+
+    value: str
+    citation: Citation
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Sources that answer the same question with different values of one kind (date, amount, count, name,
+    phrase), newest source first where its date is known."""
+
+    kind: str
+    values: list[ConflictValue]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class Filters:
     """What a question may be answered from: some documents, a date range (ISO dates, inclusive).
 
@@ -134,6 +154,7 @@ class Answer:
     passages: list[Citation] = field(default_factory=list)  # closest passages, also on refusal
     confidence: float | None = None  # the evidence probability that the documents answer (offline model)
     withheld: str = ""              # on a refusal: the answer the evidence was too weak for (for eval curves)
+    conflicts: list[Conflict] = field(default_factory=list)  # where the sources disagree on the answer
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

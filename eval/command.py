@@ -95,7 +95,7 @@ def run_robustness(items: list, corpus: Path, out_dir: Path, settings: Settings,
         assistant = _assistant(isolated(settings, folder), embedder=embedder)
         assistant.ingest([folder])
         scored = _negative(items, folder, assistant) if suite == "negative" else \
-            _with_values(run([i for i in items if i.answerable], assistant, progress).items, items, corpus)
+            _with_values(run(robustness.asked(suite, items, corpus), assistant, progress).items, items, corpus)
         figures[suite] = robustness.summarise(suite, scored, before)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     (Path(out_dir) / "robustness.json").write_text(json.dumps(figures, indent=2))

@@ -158,7 +158,7 @@ def aggregate(items: list[dict]) -> dict:
     """The summary of a run: every per-item score averaged, refusal scores, latency percentiles."""
     answerable = [i for i in items if i["kind"] != "unanswerable"]
     summary = {"n": len(items), "n_answerable": len(answerable), "n_unanswerable": len(items) - len(answerable),
-               "accuracy": average(items, "correct")}
+               "accuracy": average(items, "correct"), "conflict_flagged": average(items, "conflict_flagged")}
     summary.update({f"answerable_{k}": average(answerable, k) for k in ITEM_SCORES})
     summary.update(refusal_scores(items))
     latencies = [i["latency_ms"] for i in items]

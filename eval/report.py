@@ -12,7 +12,8 @@ SUMMARY_KEYS = ["n", "accuracy", "answerable_correct", "answerable_short_correct
                 "answerable_hit_at_1", "answerable_hit_at_k",
                 "answerable_mrr", "answerable_exact_match", "answerable_f1", "answerable_words",
                 "answerable_cited_precision", "answerable_citation_support", "answerable_quote_fidelity",
-                "refusal_precision", "refusal_recall", "false_refusal_rate", "latency_p50_ms", "latency_p95_ms"]
+                "refusal_precision", "refusal_recall", "false_refusal_rate", "conflict_flagged", "latency_p50_ms",
+                "latency_p95_ms"]
 
 
 GLOSSARY = {
@@ -33,6 +34,7 @@ GLOSSARY = {
     "refusal_precision": "share of refusals that were for unanswerable questions",
     "refusal_recall": "share of unanswerable questions refused",
     "false_refusal_rate": "share of answerable questions refused",
+    "conflict_flagged": "share of answers that report sources disagreeing on the answer's value",
     "latency_p50_ms": "median milliseconds to answer (after the warm-up)",
     "latency_p95_ms": "95th percentile milliseconds to answer",
 }

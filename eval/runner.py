@@ -42,6 +42,7 @@ def score_item(item: GoldItem, answer: Answer, latency_ms: float, text_of: Calla
         "would_be_correct": bool(item.answerable and metrics.contains(answer.withheld or answer.text, item.answers,
                                                                        max_words)),
         "latency_ms": round(latency_ms, 1), "words": len(answer.text.split()),
+        "conflict_flagged": bool(answer.conflicts), "conflicts": [c.to_dict() for c in answer.conflicts],
         **_answerable_scores(item, answer, short, cited, rank, text_of),
     }
 

@@ -8,14 +8,17 @@ accuracy).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from eval import metrics
-from rag.answer.extractive import Assessment, best_span, featurise, late_interaction, rank
+from rag.answer.extractive import (Assessment, best_span, featurise, late_interaction, other_sources, rank,
+                                   short_answer)
 from rag.answer.features import analyse, candidates, question_features
+from rag.answer.conflicts import covers
 from rag.answer.model import AnswererModel, Linear
 from rag.answer.spans import span_candidates, span_features, token_stems, tokens
 from learn.data import Example
@@ -207,3 +210,81 @@ def choose_threshold(rows: list[dict]) -> float:
 def curve(rows: list[dict], points: int = 21) -> list[dict]:
     """The HasAns/NoAns trade-off: the figures at evenly spaced thresholds."""
     return [figures(rows, t / (points - 1)) for t in range(points)]
+
+
+FALSE_FLAG_BUDGET = 0.01   # share of answers that may report a disagreement that is not there (training data)
+RESTATEMENT_RECALL = 0.9   # share of other passages restating the answer that must fall within the gap
+
+
+def rival_gaps(split: Split, model: AnswererModel) -> list[float | None]:
+    """Per answered plain question: how far under the answer's sentence the best-scoring rival sentence
+    scores (a sentence of another passage answering alone with another value of the asked kind), or None
+    when there is none. Every other passage counts as another source here: the training corpora hold one
+    document per article, and passages of one article about other events are the hard negatives."""
+    unbounded = replace(model, conflict_gap=float("inf"))
+    gaps = []
+    for ex, a in zip(split.examples, split.assessed):
+        if ex.construction != "plain" or not a.ranked or a.confidence < model.threshold:
+            continue
+        short = short_answer(a, unbounded)
+        differ, _ = other_sources(a, unbounded, short, model.threshold, unit=lambda c: c.chunk.id)
+        rivals = [a.ranked[0].score - r.cand.score for r in differ if not r.copy]
+        gaps.append(min(rivals) if rivals else None)
+    return gaps
+
+
+def restatement_gaps(split: Split, model: AnswererModel) -> list[float]:
+    """How far under a right answer's sentence the sentences of other passages that state the same answer
+    (a gold alias, the span model's pick, answering alone, naming what the answer names) score: what a
+    rival sentence answering the same question in other words looks like, with the value unaltered."""
+    gaps = []
+    for ex, a in zip(split.examples, split.assessed):
+        if not ex.answerable or not a.ranked or a.confidence < model.threshold or not right(ex, a.ranked[0]):
+            continue
+        best = a.ranked[0]
+        for cand in a.ranked[1:]:
+            if cand.chunk.id == best.chunk.id or not contains_answer(cand.text, ex.answers) or \
+                    not covers(a.question.weights, best.text, cand.context):
+                continue
+            if model.evidence.probability(question_features(a.question, [cand])) >= model.threshold:
+                span = best_span(a.question, cand, model.span)
+                if span and contains_answer(cand.text[span[0]:span[1]], ex.answers):
+                    gaps.append(best.score - cand.score)
+    return gaps
+
+
+def quantile(values: list[float], share: float) -> float:
+    """The value under which `share` of `values` lie (0.0 when there are none).
+
+    >>> quantile([0.1, 0.5, 0.2, 2.0, 1.0], 0.8), quantile([], 0.9)
+    (1.0, 0.0)
+    """
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(math.ceil(share * len(ordered))) - 1)], 4) if ordered else 0.0
+
+
+def choose_conflict_gap(gaps: list[float | None], budget: float = FALSE_FLAG_BUDGET) -> float:
+    """The largest gap at which at most `budget` of the answers would report a disagreement (every rival in
+    the training data is a false one: nothing there was altered).
+
+    >>> choose_conflict_gap([None] * 97 + [0.05, 1.0, 2.0], budget=0.01)
+    0.525
+    >>> choose_conflict_gap([None] * 98 + [1.0, 3.0], budget=0.01), choose_conflict_gap([None] * 99 + [1.0])
+    (2.0, inf)
+    """
+    found = sorted(g for g in gaps if g is not None)
+    allowed = int(budget * len(gaps))
+    if len(found) <= allowed:
+        return float("inf")
+    upper = found[allowed]
+    lower = found[allowed - 1] if allowed else 0.0
+    return round((lower + upper) / 2, 4)
+
+
+def false_flags(gaps: list[float | None], gap: float) -> float | None:
+    """Share of answers that would report a disagreement at `gap` (all false on unaltered data).
+
+    >>> false_flags([None, 0.2, 3.0, None], 1.0)
+    0.25
+    """
+    return round(sum(g is not None and g <= gap for g in gaps) / len(gaps), 4) if gaps else None

@@ -11,6 +11,7 @@ import hashlib
 import json
 import pickle
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from core.settings import Settings
@@ -120,17 +121,38 @@ def fit_all(splits: dict[str, fit.Split], pieces) -> tuple[AnswererModel, dict]:
         if best is None or score > best[0]:
             best = (score, weight, evidence, threshold, rows)
     _, weight, evidence, threshold, rows = best
-    model = AnswererModel(sentence, span, evidence, threshold)
-    record = {"threshold_chosen_on": "validation: best balanced accuracy (learn.fit.balanced)",
+    for s in splits.values():
+        fit.confidences(s, evidence)
+    model, conflict_record = with_conflict_gap(AnswererModel(sentence, span, evidence, threshold), splits)
+    record = {"conflicts": conflict_record, "threshold_chosen_on": "validation: best balanced accuracy (learn.fit.balanced)",
               "noans_weight": weight, "noans_weight_trials": trials,
               "figures": {name: fit.figures(r, threshold) for name, r in rows.items()},
               "test_curve": fit.curve(rows["test"])}
     return model, record
 
 
+def with_conflict_gap(model: AnswererModel, splits: dict[str, fit.Split]) -> tuple[AnswererModel, dict]:
+    """The model with its conflict gap learned on the training split: wide enough for RESTATEMENT_RECALL of
+    the passages that restate a right answer in other words, narrowed if that would flag more than
+    FALSE_FLAG_BUDGET of the answers (nothing in these corpora was altered: every flag would be false);
+    with the false-flag rate and restatement recall it gives on every split."""
+    rivals = {name: fit.rival_gaps(s, model) for name, s in splits.items()}
+    restated = {name: fit.restatement_gaps(s, model) for name, s in splits.items()}
+    gap = min(fit.quantile(restated["train"], fit.RESTATEMENT_RECALL), fit.choose_conflict_gap(rivals["train"]))
+    within = lambda gaps: round(sum(g <= gap for g in gaps) / len(gaps), 4) if gaps else None
+    return replace(model, conflict_gap=gap), {
+        "conflict_gap": gap, "chosen_on": f"train: {fit.RESTATEMENT_RECALL:.0%} of restatements of a right answer "
+                                          f"within it, at most {fit.FALSE_FLAG_BUDGET:.0%} of answers flagged",
+        "answered": {n: len(g) for n, g in rivals.items()},
+        "false_flags": {n: fit.false_flags(g, gap) for n, g in rivals.items()},
+        "restatements": {n: len(g) for n, g in restated.items()},
+        "restatement_recall": {n: within(g) for n, g in restated.items()}}
+
+
 def write(model: AnswererModel, record: dict, out: Path) -> None:
     payload = {"sentence": model.sentence.to_dict(), "span": model.span.to_dict(),
-               "evidence": model.evidence.to_dict(), "threshold": model.threshold, "training": record}
+               "evidence": model.evidence.to_dict(), "threshold": model.threshold,
+               "conflict_gap": model.conflict_gap, "training": record}
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
     tmp.write_text(json.dumps(payload, indent=1) + "\n")

@@ -115,3 +115,20 @@ def test_refusal_from_the_llm_is_an_abstention(server, llm_assistant):
     server.script = [lambda body: "The documents do not answer this question."]
     answer = llm_assistant.ask("What is the population of Canada?")
     assert answer.abstained and answer.citations == [] and answer.mode == "llm"
+
+
+DTX = "When did Azerbaijan's State Security Service announce the arrest of the Iran-affiliated cell?"
+
+
+def test_disagreeing_sources_reach_the_llm_and_the_answer_carries_the_conflict(server, llm_assistant):
+    """The model blends (it states one date); the validated answer still carries both, with their sources."""
+    answer = llm_assistant.ask(DTX)
+    assert answer.mode == "llm" and not answer.abstained and not answer.notice
+    assert "Sources disagree" not in answer.text                      # the fake model picked one passage
+    [conflict] = answer.conflicts
+    assert conflict.kind == "date" and [v.value for v in conflict.values] == ["November 2, 2022", "1 November"]
+    assert [v.citation.name[:3] for v in conflict.values] == ["003", "004"]
+    messages = server.requests[-1]["body"]["messages"]
+    assert "disagree" in messages[0]["content"]                       # the prompt asks to report it
+    sent = messages[1]["content"]
+    assert "on November 2, 2022, announced the arrest" in sent and "on 1 November, security forces" in sent

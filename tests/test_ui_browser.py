@@ -128,6 +128,25 @@ def test_chat_streams_cited_answer_follows_up_and_refuses(page):
     print(f"first answer: first token {first:.2f} s, full answer {full:.2f} s; screenshot {SCREENSHOT}")
 
 
+DTX = "When did Azerbaijan's State Security Service announce the arrest of the Iran-affiliated cell?"
+
+
+def test_disagreeing_sources_show_a_box_with_both_dates_above_the_sources(page):
+    text, _, _ = ask(page, DTX, turn=1)
+    assert "Sources disagree" in text and "November 2, 2022" in text and "1 November" in text
+    box = section(page, 1).locator(".conflict-box")
+    assert box.is_visible() and "Sources disagree" in box.inner_text()
+    rows = box.locator("li")
+    assert rows.count() == 2
+    first, second = rows.nth(0).inner_text(), rows.nth(1).inner_text()
+    assert "November 2, 2022" in first and "What is driving the renewed escalation" in first and "2023-05-25" in first
+    assert "1 November" in second and "Azerbaijan to open embassy in Israel" in second and "2022-11-02" in second
+    above = box.evaluate("b => b.compareDocumentPosition(b.parentElement.querySelector('article.source-card'))")
+    assert above & 4                                                  # the box comes before the source cards
+    box.locator('a[href="#src-1-2"]').click()                         # each value links to its source card
+    page.wait_for_selector("#src-1-2.flash", timeout=5_000)
+
+
 def _tab(page, name: str) -> None:
     page.get_by_role("tab", name=name).click()
 

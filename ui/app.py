@@ -40,6 +40,9 @@ CSS = """
 .passage { font-size: 0.88em; line-height: 1.45; margin: 0; }
 .passage mark { background: #ffe58a; color: #111; padding: 0 1px; border-radius: 2px; }
 .refused .source-card { opacity: 0.75; }
+.conflict-box { border: 1px solid #d68910; background: rgba(243, 156, 18, 0.12); border-radius: 8px;
+                padding: 8px 10px; margin: 0 0 10px; font-size: 0.9em; }
+.conflict-box ul { margin: 4px 0 0; padding-left: 18px; }
 details.earlier-turn { margin-top: 10px; }
 details.earlier-turn summary { cursor: pointer; color: var(--body-text-color-subdued); }
 #chat blockquote { border-left: 4px solid #c0392b; background: rgba(192, 57, 43, 0.08);

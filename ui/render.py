@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from core.records import Answer, Citation, DocumentInfo, IngestReport
+from core.records import Answer, Citation, Conflict, DocumentInfo, IngestReport
 from rag.citations import groups
 
 CONTEXT_CHARS = 300
@@ -235,7 +235,31 @@ def sources_section(answer: Answer, texts: Mapping[str, str], turn: int) -> str:
         return f'<section class="sources-turn refused" data-turn="{turn}">{heading}{body}</section>'
     cards = "".join(source_card(c, texts.get(c.source, ""), card_id(turn, n), f"[{n}]")
                     for n, c in enumerate(answer.citations, 1))
-    return f'<section class="sources-turn" data-turn="{turn}">{heading}{cards}</section>'
+    box = "".join(disagreement_box(c, answer.citations, turn) for c in answer.conflicts)
+    return f'<section class="sources-turn" data-turn="{turn}">{heading}{box}{cards}</section>'
+
+
+def disagreement_box(conflict: Conflict, citations: list[Citation], turn: int) -> str:
+    """The "Sources disagree" box shown above the sources: each value with its source's title and date,
+    linked to its card when the answer cites it.
+
+    >>> from core.records import ConflictValue
+    >>> a = Citation("/d/a.txt", "Cradle", "q", 0, 1, 0.9, date="2022-11-02")
+    >>> b = Citation("/d/b.txt", "<Analysis>", "q", 0, 1, 0.9)
+    >>> box = disagreement_box(Conflict("date", [ConflictValue("1 November", a), ConflictValue("2 Nov", b)]), [a, b], 1)
+    >>> "Sources disagree" in box, "&lt;Analysis&gt;" in box, 'href="#src-1-2"' in box, "2022-11-02" in box
+    (True, True, True, True)
+    """
+    rows = []
+    for value in conflict.values:
+        n = next((k for k, c in enumerate(citations, 1) if c == value.citation), None)
+        marker = f' <a class="citation-link" href="#{card_id(turn, n)}">[{n}]</a>' if n else ""
+        meta = " · ".join(html.escape(p) for p in (value.citation.date or "date unknown", value.citation.name))
+        rows.append(f'<li><strong class="conflict-value">{html.escape(value.value)}</strong>{marker} — '
+                    f'<span class="source-title">{html.escape(value.citation.title or value.citation.name)}'
+                    f'</span> <span class="source-meta">({meta})</span></li>')
+    return (f'<div class="conflict-box" role="note"><strong>Sources disagree</strong> on this '
+            f'{html.escape(conflict.kind)}:<ul>{"".join(rows)}</ul></div>')
 
 
 def cited_sources(answer: Answer) -> list[str]:

@@ -8,17 +8,20 @@ Three learned steps (weights in `answerer.json`, features in `rag.answer.feature
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
-from core.records import Answer, Citation, ScoredChunk
-from rag.answer import Encode, Pieces, Tools, register, words
+from core.records import Answer, Citation, Conflict, ScoredChunk
+from rag.answer import Encode, Pieces, Tools, conflicts, register, words
+from rag.answer.conflicts import Reading
 from rag.answer.features import (Candidate, Pool, Question, analyse, candidates, maxsim, question_features,
                                  sentence_features)
 from rag.answer.model import AnswererModel, Linear, load
 from rag.answer.spans import span_candidates, span_features, span_text, token_stems, tokens
 from rag.conversation import standalone
 from text.terms import TYPE_WORDS, terms, word_count
+from text.values import parse
 
 REFUSAL = "The documents do not answer this question."
 MAX_SENTENCE_WORDS = 45
@@ -93,13 +96,20 @@ def _dense(cands: list[Candidate], q_vector, encode: Encode | None, limit: int) 
 
 def best_span(q: Question, cand: Candidate, model: Linear) -> tuple[int, int] | None:
     """Character offsets (in the sentence) of the learned short answer, or None when there is no candidate."""
+    found = scored_span(q, cand, model)
+    return found[0] if found else None
+
+
+def scored_span(q: Question, cand: Candidate, model: Linear) -> tuple[tuple[int, int], float] | None:
+    """The learned short answer's offsets in the sentence and the span model's probability that it is the
+    answer, or None when the sentence has no candidate span."""
     toks = tokens(cand.text)
     stems = token_stems(cand.text, toks)
     spans = span_candidates(cand.text, toks)
     if not spans:
         return None
-    best = max(spans, key=lambda s: model.score(span_features(q, cand.text, toks, stems, s)))
-    return span_text(cand.text, toks, best)
+    score, best = max((model.score(span_features(q, cand.text, toks, stems, s)), s) for s in spans)
+    return span_text(cand.text, toks, best), 1.0 / (1.0 + math.exp(-score))
 
 
 def trim(cand: Candidate, keep: str, limit: int = MAX_SENTENCE_WORDS) -> tuple[int, int]:
@@ -144,8 +154,10 @@ def short_answer(assessment: Assessment, model: AnswererModel) -> str:
     return "" if word_count(text) >= word_count(best.text) - 1 else text
 
 
-def compose(assessment: Assessment, model: AnswererModel, max_words: int) -> tuple[str, str, list[Citation]]:
-    """Answer text with [n] markers, its short answer, and the citations the markers index."""
+def compose(assessment: Assessment, model: AnswererModel, max_words: int,
+            threshold: float = 1.0) -> tuple[str, str, list[Citation], list[Conflict]]:
+    """Answer text with [n] markers, its short answer, the citations the markers index, and the
+    disagreements of other sources (each value quoted and cited, with a one-line note)."""
     ranked = assessment.ranked
     best = ranked[0]
     short = short_answer(assessment, model)
@@ -153,11 +165,57 @@ def compose(assessment: Assessment, model: AnswererModel, max_words: int) -> tup
     cites = [Citation.of(best.chunk, first[0], first[1], assessment.confidence)]
     body = f"{cites[0].quote} [1]"
     text = f"{short} — {body}" if short else body
+    differ, finer = other_sources(assessment, model, short, threshold)
+    if differ:
+        return _with_disagreement(short, cites, differ, assessment)
+    if finer:
+        cite = _cite(finer[0].cand, finer[0].value.text, assessment.confidence)
+        return f"{text} {conflicts.refinement(finer[0], cite, 2)}", short, cites + [cite], []
     second = next((c for c in ranked[1:4] if _worth_adding(c, best, assessment)), None)
     if second and word_count(text) + word_count(second.text) + 1 <= max_words:
         cites.append(Citation.of(second.chunk, second.start, second.end, assessment.confidence))
         text += f" {second.text} [2]"
-    return text, short, cites
+    return text, short, cites, []
+
+
+def other_sources(assessment: Assessment, model: AnswererModel, short: str, threshold: float,
+                  unit=lambda c: c.chunk.source) -> tuple[list[Reading], list[Reading]]:
+    """Sentences of other documents (`unit`) that give the answer another value, or the same value more
+    precisely (nothing for answers without a short value, such as reasons); see `rag.answer.conflicts`."""
+    if not short:
+        return [], []
+    q, best = assessment.question, assessment.ranked[0]
+
+    def answers_alone(cand: Candidate) -> bool:
+        return model.evidence.probability(question_features(q, [cand])) >= threshold
+
+    def value_in(cand: Candidate) -> tuple[str, float]:
+        found = scored_span(q, cand, model.span)
+        return (cand.text[found[0][0]:found[0][1]].strip(" ,;:"), found[1]) if found else ("", 0.0)
+
+    first = Reading(best, parse(short), value_in(best)[1])
+    others = conflicts.readings(first, q.kind, q.weights, assessment.ranked[1:], answers_alone, value_in,
+                                model.conflict_gap, unit)
+    return conflicts.disagreements(first, others)
+
+
+def _cite(cand: Candidate, value: str, score: float) -> Citation:
+    a, b = trim(cand, value)
+    return Citation.of(cand.chunk, a, b, score)
+
+
+def _with_disagreement(short: str, cites: list[Citation], differ: list[Reading],
+                       assessment: Assessment) -> tuple[str, str, list[Citation], list[Conflict]]:
+    """The note naming who says what first, then each value's sentence quoted and cited."""
+    cited = [(differ[0].was or short, cites[0])]
+    body = f"{cites[0].quote} [1]"
+    for reading in differ:
+        cite = _cite(reading.cand, reading.value.text, assessment.confidence)
+        cites.append(cite)
+        cited.append((reading.value.text, cite))
+        body += f" {cite.quote} [{len(cites)}]"
+    found = conflicts.conflict(conflicts.kind_of([v for v, _ in cited]), cited)
+    return f"{conflicts.note(found, lambda c: cites.index(c) + 1)} {body}", short, cites, [found]
 
 
 def _worth_adding(cand: Candidate, best: Candidate, assessment: Assessment) -> bool:
@@ -177,12 +235,12 @@ def answer(question: str, query: str, ranked: list[ScoredChunk], idf, max_idf: f
     assessment = assess(question, query, ranked, idf, max_idf, model, encode, q_vector, rerank, pieces)
     if not assessment.ranked:
         return Answer(REFUSAL, [], True, question, query, "offline", passages=passages, confidence=0.0)
-    text, short, cites = compose(assessment, model, max_words)
+    text, short, cites, found = compose(assessment, model, max_words, threshold)
     if assessment.confidence < threshold:
         return Answer(REFUSAL, [], True, question, query, "offline", passages=passages,
                       confidence=assessment.confidence, withheld=text)
     return Answer(text, cites, False, question, query, "offline", short_answer=short, passages=passages,
-                  confidence=assessment.confidence)
+                  confidence=assessment.confidence, conflicts=found)
 
 
 @register("offline")
@@ -210,19 +268,42 @@ class ExtractiveAnswerer:
                       s.max_answer_words, vector, tools.encode, s.sentence_rerank, model, tools.pieces)
 
 
-def gate(question: str, query: str, ranked: list[ScoredChunk], retriever, tools: Tools) -> tuple[list[ScoredChunk], Answer | None]:
+def gate(question: str, query: str, ranked: list[ScoredChunk], retriever,
+         tools: Tools) -> tuple[list[ScoredChunk], Answer | None, list[Conflict]]:
     """The passages an LLM may be sent (those the evidence model rates at or above the threshold, and always
-    the one holding the best sentence), or a refusal when the evidence as a whole is under the threshold."""
-    model, corpus = model_of(tools.answer), retriever.corpus
-    threshold = threshold_of(tools.answer, model)
-    assessment = assess(question, query, ranked, corpus.idf, corpus.max_idf, model, pieces=tools.pieces)
+    the one holding the best sentence), or a refusal when the evidence as a whole is under the threshold;
+    and where the sources disagree on the answer (found offline, so an LLM's answer carries it even when
+    the model blends the values)."""
+    assessment, model, threshold = evidence(question, query, ranked, retriever, tools)
     if not assessment.ranked or assessment.confidence < threshold:
         return [], Answer(REFUSAL, [], True, question, query, "llm", passages=[Citation.passage(s) for s in ranked],
                           notice="no passage is strong enough evidence: the LLM was not asked",
-                          confidence=assessment.confidence)
+                          confidence=assessment.confidence), []
     alone = passage_confidence(assessment, model)
     best = assessment.ranked[0].chunk.id
-    return [s for s in ranked if s.chunk.id == best or alone.get(s.chunk.id, 0.0) >= threshold], None
+    sent = [s for s in ranked if s.chunk.id == best or alone.get(s.chunk.id, 0.0) >= threshold]
+    found = compose(assessment, model, 10 ** 6, threshold)[3]
+    kept = {s.chunk.id for s in sent}
+    return sent + [s for s in ranked if s.chunk.id not in kept and _holds(s, found)], None, found
+
+
+def disagreement(question: str, query: str, ranked: list[ScoredChunk], retriever, tools: Tools) -> list[Conflict]:
+    """Where the sources disagree on the answer to `question` (LLM mode without the evidence gate)."""
+    assessment, model, threshold = evidence(question, query, ranked, retriever, tools)
+    return compose(assessment, model, 10 ** 6, threshold)[3] if assessment.ranked else []
+
+
+def evidence(question: str, query: str, ranked: list[ScoredChunk], retriever,
+             tools: Tools) -> tuple[Assessment, AnswererModel, float]:
+    """The offline assessment of the passages, with the model and refusal threshold it was made with."""
+    model, corpus = model_of(tools.answer), retriever.corpus
+    assessment = assess(question, query, ranked, corpus.idf, corpus.max_idf, model, pieces=tools.pieces)
+    return assessment, model, threshold_of(tools.answer, model)
+
+
+def _holds(scored: ScoredChunk, found: list[Conflict]) -> bool:
+    """Whether a passage states one of the values of a disagreement (so the LLM is shown both sides)."""
+    return any(v.citation.chunk_id == scored.chunk.id for c in found for v in c.values)
 
 
 def model_of(settings) -> AnswererModel:

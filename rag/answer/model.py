@@ -4,7 +4,9 @@ Three logistic models, each a standardised linear score over named features:
 - `sentence`: which retrieved sentence answers the question (features: `SENTENCE_FEATURES`);
 - `span`: which words of that sentence are the short answer (`SPAN_FEATURES`);
 - `evidence`: the probability that the chosen sentence answers the question at all (`QUESTION_FEATURES`);
-  the assistant refuses under `threshold`, chosen on validation questions (RAG_ABSTAIN_THRESHOLD moves it).
+  the assistant refuses under `threshold`, chosen on validation questions (RAG_ABSTAIN_THRESHOLD moves it);
+- `conflict_gap`: how close another document's sentence must score to count as a rival answer (see
+  `rag.answer.conflicts`), chosen on training questions for a false-flag budget.
 
 `learn/` writes the file; nothing here trains. The file also records the data, split, seed and figures.
 """
@@ -65,6 +67,8 @@ class AnswererModel:
     evidence: Linear
     threshold: float
     digest: str = ""
+    conflict_gap: float = 0.0   # how far under the answer's sentence (in sentence-model log-odds) another source's
+                                # sentence may score and still count as answering the same question (learned)
 
     @classmethod
     def from_dict(cls, data: dict, digest: str = "") -> "AnswererModel":
@@ -72,7 +76,8 @@ class AnswererModel:
         from rag.answer.spans import SPAN_FEATURES
 
         return cls(Linear.of(data["sentence"], SENTENCE_FEATURES), Linear.of(data["span"], SPAN_FEATURES),
-                   Linear.of(data["evidence"], QUESTION_FEATURES), float(data["threshold"]), digest)
+                   Linear.of(data["evidence"], QUESTION_FEATURES), float(data["threshold"]), digest,
+                   float(data.get("conflict_gap", 0.0)))
 
 
 @lru_cache(maxsize=4)

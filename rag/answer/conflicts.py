@@ -1,0 +1,201 @@
+"""Conflicting sources: passages of other documents that answer the same question with a different value.
+
+Two ways a sentence of another document can disagree with the answer's sentence:
+- it is the same sentence with a few runs of words changed, one of them (part of) the answer's value
+  (a republished copy with another date, figure or name): the answer's value with that run changed is the
+  other value, whatever the question;
+- it answers the question in other words: the evidence model, shown that sentence alone, clears the same
+  threshold a whole answer must clear, and the span model (the one that picks the short answer) finds in it
+  a value of the kind the question asks for (a date for 'when', a number for 'how many', a name for 'who'),
+  it names every term of the question that the answer's sentence names (else it may be about another event),
+  and finds it more likely than not to be the answer (probability >= 0.5, the decision point of that
+  logistic model), as it must find the answer's own value; and the sentence model scores the sentence
+  within `conflict_gap` of the answer's (the model's learned bound: the largest gap at which, on training
+  questions, at most 1 % of answers would report a disagreement that is not there — `learn.fit`).
+ Values are compared in normal form (`text.values`): the same value in
+another form is agreement, a more precise statement of it ('1 November 2022' beside '2022') is a refinement,
+anything else of the same kind is a disagreement. Only other documents can disagree with the answer: within
+one document two values are two facts (another year, another arrest), not a dispute.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from core.records import Citation, Conflict, ConflictValue
+from rag.answer.features import Candidate
+from text.terms import STOPWORDS, terms
+from text.values import WORD_RE, Value, changed_runs, compare, parse, value_changed
+
+MAX_VALUES = 3            # values shown in one disagreement (the answer's and two others at most)
+TITLE_WORDS = 8
+LIKELY = 0.5              # the span model's decision point: a value more likely than not the answer
+VALUE_KINDS = {"date": {"date"}, "number": {"count"}, "money": {"amount", "count"}, "person": {"name"},
+               "place": {"name"}}   # the values that answer each kind of question (others are not compared)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A candidate sentence with the value it gives for the answer; `copy` when it is the answer's sentence
+    with that value changed (then values of any kind are compared)."""
+
+    cand: Candidate
+    value: Value
+    likely: float = 1.0      # the span model's probability that `value` is the sentence's answer
+    copy: bool = False
+    was: str = ""            # for a copy: what the answer's sentence says in the changed value's place
+
+
+def readings(best: Reading, kind: str, asked: Iterable[str], ranked: Iterable[Candidate],
+             answers_alone: Callable[[Candidate], bool],
+             value_in: Callable[[Candidate], tuple[str, float]], max_gap: float,
+             unit: Callable[[Candidate], str] = lambda c: c.chunk.source) -> list[Reading]:
+    """The sentences of other documents (`unit`) than the answer's (`best`) that give a value for it, best
+    first: copies of its sentence with a changed value, and sentences that answer a `kind` question on their
+    own with a value of that kind, scoring at most `max_gap` under the answer's sentence and naming (with
+    its neighbours) every term of the question (`asked`) that the answer's sentence names."""
+    out, wanted = [], VALUE_KINDS.get(kind, set()) if best.likely >= LIKELY else set()
+    for cand in ranked:
+        if unit(cand) == unit(best.cand):
+            continue
+        changed = copied_value(best.value.text, changed_runs(best.cand.text, cand.text))
+        if changed:
+            out.append(Reading(cand, parse(changed[1]), copy=True, was=changed[0]))
+        elif best.value.kind in wanted and best.cand.score - cand.score <= max_gap and \
+                covers(asked, best.cand.text, cand.context) and answers_alone(cand):
+            text, likely = value_in(cand)
+            value = parse(text)
+            if text and value.kind in wanted and likely >= LIKELY:
+                out.append(Reading(cand, value, likely))
+    return out
+
+
+def covers(asked: Iterable[str], answer: str, rival: str) -> bool:
+    """Whether the rival text names every question term the answer's sentence names: a sentence that leaves
+    out something the answer matched ('the Iran-affiliated cell') may be about another event.
+
+    >>> asked = {"arrest", "iran", "cell"}
+    >>> covers(asked, "They announced the arrest of a group tied to Iran.", "Baku arrested a cell run by Iran.")
+    True
+    >>> covers(asked, "They announced the arrest of a group tied to Iran.", "Baku arrested a second group.")
+    False
+    """
+    wanted = set(asked) & set(terms(answer))
+    return wanted <= set(terms(rival))
+
+
+def overlaps(run: str, value: str) -> bool:
+    """Whether a changed run of words is (part of) the answer's value.
+
+    >>> overlaps("2", "November 2, 2022"), overlaps("said", "November 2, 2022"), overlaps("Le Boeuf Fort", "Fort")
+    (True, False, True)
+    """
+    words = lambda text: {w.lower() for w in WORD_RE.findall(text) if w.lower() not in STOPWORDS and any(ch.isalnum() for ch in w)}
+    return bool(words(run) & words(value))
+
+
+def copied_value(value: str, runs: list[tuple[str, str]]) -> tuple[str, str] | None:
+    """Of the runs changed between the answer's sentence and a copy of it, the one that disagrees: the run
+    inside the answer's value (returned as the whole value, changed), else the first run that is a value
+    itself (a date, number, amount or name on either side); None when only wording changed.
+
+    >>> copied_value("$1.5 billion", [("said", "stated"), ("$1.5", "$4.8")])
+    ('$1.5 billion', '$4.8 billion')
+    >>> copied_value("real life", [("other parts", "Alderic Venn")]), copied_value("x", [("said", "stated")])
+    (('other parts', 'Alderic Venn'), None)
+    """
+    inside = [(old, new) for old, new in runs if overlaps(old, value)]
+    if inside:
+        return value, swap(value, *inside[0])
+    return next(((old, new) for old, new in runs if value_changed([(old, new)])), None)
+
+
+def swap(value: str, old: str, new: str) -> str:
+    """The other document's value: the answer's value with the changed run replaced (the run itself when
+    the answer's value does not hold it).
+
+    >>> swap("$1.5 billion", "$1.5", "$4.8"), swap("Rollo", "911", "860")
+    ('$4.8 billion', '860')
+    """
+    return value.replace(old, new) if old in value else new
+
+
+def disagreements(first: Reading, others: list[Reading]) -> tuple[list[Reading], list[Reading]]:
+    """The readings that give a different value from `first` (one per value, best first, at most
+    MAX_VALUES - 1), and those that give the same value more precisely.
+
+    >>> c = lambda s: Candidate(None, 0, 0, 0, s)
+    >>> r = lambda v: Reading(c(v), parse(v))
+    >>> differ, finer = disagreements(r("1 November"), [r("November 1, 2022"), r("2 November"), r("Nov. 2")])
+    >>> [d.value.text for d in differ], [f.value.text for f in finer]
+    (['2 November'], ['November 1, 2022'])
+    """
+    differ: list[Reading] = []
+    finer: list[Reading] = []
+    for other in others:
+        mine = parse(other.was) if other.copy else first.value
+        relation = compare(mine, other.value)
+        if other.copy and relation == "unlike":
+            relation = "differs"       # the same sentence with other words in the value's place
+        if relation == "differs" and all(compare(d.value, other.value) not in ("same", "finer", "coarser")
+                                         for d in differ):
+            differ.append(other)
+        elif relation == "finer" and not finer:
+            finer.append(other)
+    return differ[:MAX_VALUES - 1], finer
+
+
+def kind_of(values: list[str]) -> str:
+    """The kind of a disagreement: that of its first value that is more than a phrase.
+
+    >>> kind_of(["other parts", "Alderic Venn"]), kind_of(["1 November", "2 November"])
+    ('name', 'date')
+    """
+    kinds = [parse(v).kind for v in values]
+    return next((k for k in kinds if k != "phrase"), "phrase")
+
+
+def conflict(kind: str, cited: list[tuple[str, Citation]]) -> Conflict:
+    """The disagreement as a record, its values ordered newest source first (undated sources last).
+
+    >>> a = Citation("/d/a.txt", "A", "q", 0, 1, 0.9, date="2022-11-02")
+    >>> b = Citation("/d/b.txt", "B", "q", 0, 1, 0.9, date="2023-05-25")
+    >>> [v.value for v in conflict("date", [("1 November", a), ("November 2, 2022", b)]).values]
+    ['November 2, 2022', '1 November']
+    """
+    ordered = sorted(cited, key=lambda vc: vc[1].date or "", reverse=True)
+    return Conflict(kind, [ConflictValue(value, citation) for value, citation in ordered])
+
+
+def label(citation: Citation) -> str:
+    """How a note names a source: its title (cut to TITLE_WORDS words) or file name, and its date when known.
+
+    >>> label(Citation("/d/004.txt", "Azerbaijan to open embassy in Israel, arrests Iran-affiliated cell", "q", 0, 1, 0.9,
+    ...                date="2022-11-02"))
+    '"Azerbaijan to open embassy in Israel, arrests Iran-affiliated…" (2022-11-02)'
+    """
+    words = (citation.title or citation.name).split()
+    name = " ".join(words[:TITLE_WORDS]).rstrip(",;:") + ("…" if len(words) > TITLE_WORDS else "")
+    return f'"{name}"' + (f" ({citation.date})" if citation.date else "")
+
+
+def note(found: Conflict, marker: Callable[[Citation], int]) -> str:
+    """The one-line note of a disagreement, each value with its source and citation marker.
+
+    >>> a = Citation("/d/a.txt", "Cradle", "q", 0, 1, 0.9, date="2022-11-02")
+    >>> b = Citation("/d/b.txt", "Analysis", "q", 0, 1, 0.9)
+    >>> note(conflict("date", [("1 November", a), ("November 2, 2022", b)]), {a: 1, b: 2}.get)
+    'Sources disagree: "Cradle" (2022-11-02) says 1 November [1]; "Analysis" says November 2, 2022 [2].'
+    """
+    parts = [f"{label(v.citation)} says {v.value} [{marker(v.citation)}]" for v in found.values]
+    return "Sources disagree: " + "; ".join(parts) + "."
+
+
+def refinement(reading: Reading, citation: Citation, number: int) -> str:
+    """The note of a source that gives the answer's value more precisely (no disagreement).
+
+    >>> r = Reading(Candidate(None, 0, 0, 0, "x"), parse("November 2, 2022"))
+    >>> refinement(r, Citation("/d/b.txt", "Analysis", "q", 0, 1, 0.9), 2)
+    '"Analysis" gives it more precisely: November 2, 2022 [2].'
+    """
+    return f"{label(citation)} gives it more precisely: {reading.value.text} [{number}]."

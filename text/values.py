@@ -1,0 +1,254 @@
+"""Answer values (dates, amounts, counts, names, phrases): the one value grammar, its parser and how two values
+compare — the same value in another form, the same value said more precisely, or a different value.
+
+>>> compare(parse("1 November 2022"), parse("Nov. 1, 2022")), compare(parse("$1.5 billion"), parse("1.5 bn dollars"))
+('same', 'same')
+>>> compare(parse("2022"), parse("1 November 2022")), compare(parse("1 November"), parse("November 2, 2022"))
+('finer', 'differs')
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from text.dates import ENGLISH_MONTHS
+from text.sentences import split_sentences
+from text.terms import STOPWORDS, stem
+
+_MONTH = "|".join(sorted(ENGLISH_MONTHS, key=len, reverse=True))
+DAY_MONTH_RE = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH})\b\.?,?(?:\s+(\d{{4}}))?", re.I)
+MONTH_DAY_RE = re.compile(rf"\b({_MONTH})\b\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b,?(?:\s+(\d{{4}}))?", re.I)
+MONTH_YEAR_RE = re.compile(rf"\b({_MONTH})\b\.?,?\s+(\d{{4}})\b", re.I)
+ISO_RE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+YEAR_RE = re.compile(r"^(?:in\s+|the\s+|by\s+)?(1[0-9]{3}|20[0-9]{2})s?$", re.I)
+NUMBER_RE = re.compile(r"(?<![\w.])(\d+(?:,\d{3})*(?:\.\d+)?|\.\d+)(?![\d])")
+CURRENCY = {"$": "USD", "us$": "USD", "usd": "USD", "dollar": "USD", "dollars": "USD", "£": "GBP", "gbp": "GBP",
+            "pound": "GBP", "pounds": "GBP", "€": "EUR", "eur": "EUR", "euro": "EUR", "euros": "EUR",
+            "manat": "AZN", "manats": "AZN", "azn": "AZN", "rial": "IRR", "rials": "IRR", "shekel": "ILS",
+            "shekels": "ILS", "yen": "JPY", "yuan": "CNY", "rupee": "INR", "rupees": "INR"}
+SCALE = {"thousand": 1e3, "k": 1e3, "million": 1e6, "mn": 1e6, "m": 1e6, "mln": 1e6, "billion": 1e9, "bn": 1e9,
+         "b": 1e9, "trillion": 1e12, "tn": 1e12, "hundred": 1e2, "dozen": 12}
+NUMBER_WORDS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve "
+                                           "thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty"
+                                           .split())}
+NUMBER_WORDS.update({"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+                     "ninety": 90, "a hundred": 100, "hundred": 100, "a thousand": 1000, "dozen": 12})
+HONORIFICS = {"mr", "mrs", "ms", "dr", "sir", "president", "minister", "general", "king", "queen", "saint", "st",
+              "prince", "lord", "lady", "professor", "prof", "jr", "sr"}
+
+
+@dataclass(frozen=True)
+class Value:
+    """A value as stated (`text`) and in normal form: `kind` is date, amount, count, name or phrase;
+    `parts` the comparable components, None where the text leaves one unsaid ('2022' has no month)."""
+
+    kind: str
+    text: str
+    parts: tuple
+
+
+def parse(text: str) -> Value:
+    """The value a short answer states, in normal form.
+
+    >>> parse("November 2, 2022").parts, parse("the 1990s").kind, parse("£2.5m").parts, parse("seven").parts
+    ((2022, 11, 2), 'date', ('GBP', 2500000.0), (7.0,))
+    >>> parse("Aqil Aslanov").parts, parse("the State Security Service").kind
+    (('aqil', 'aslanov'), 'name')
+    """
+    clean = text.strip(" .,;:()\"'“”‘’")
+    for reader in (_date, _amount, _count):
+        value = reader(clean)
+        if value is not None:
+            return value
+    words = re.findall(r"[\w’'-]+", clean)
+    capitalised = [w for w in words if w[:1].isupper() or w[:1].isdigit()]
+    if capitalised and len(capitalised) * 2 >= len([w for w in words if w.lower() not in STOPWORDS]):
+        return Value("name", text, tuple(w.lower() for w in words if w.lower() not in STOPWORDS | HONORIFICS))
+    return Value("phrase", text, tuple(sorted({stem(w.lower()) for w in words if w.lower() not in STOPWORDS})))
+
+
+def _date(text: str) -> Value | None:
+    """A whole or partial date: (year, month, day), with None for the parts not stated."""
+    if m := ISO_RE.search(text):
+        return Value("date", text, (int(m[1]), int(m[2]), int(m[3])))
+    if m := DAY_MONTH_RE.search(text):
+        return Value("date", text, (_int(m[3]), ENGLISH_MONTHS[m[2].lower()], int(m[1])))
+    if m := MONTH_DAY_RE.search(text):
+        if 1 <= int(m[2]) <= 31:
+            return Value("date", text, (_int(m[3]), ENGLISH_MONTHS[m[1].lower()], int(m[2])))
+    if m := MONTH_YEAR_RE.search(text):
+        return Value("date", text, (int(m[2]), ENGLISH_MONTHS[m[1].lower()], None))
+    if m := YEAR_RE.match(text):
+        return Value("date", text, (int(m[1]), None, None))
+    return None
+
+
+def _int(text: str | None) -> int | None:
+    return int(text) if text else None
+
+
+def _amount(text: str) -> Value | None:
+    """Money: (currency, amount) — '$1.5 billion', '1.5 bn dollars', '€300,000'."""
+    words = re.findall(r"us\$|[$£€]|[a-z]+", text.lower())
+    currency = next((CURRENCY[w] for w in words if w in CURRENCY), None)
+    number = _number(text)
+    if currency is None or number is None:
+        return None
+    return Value("amount", text, (currency, number))
+
+
+def _count(text: str) -> Value | None:
+    """A number, with or without a unit or a scale word: (amount,) — '765 km', '1,500', 'seven', '2.3 million'."""
+    number = _number(text)
+    return None if number is None else Value("count", text, (number,))
+
+
+def _number(text: str) -> float | None:
+    """The number a text states, its scale word applied ('1.5 bn' = 1.5e9), or None.
+
+    >>> _number("1.5 bn dollars"), _number("$4.5m"), _number("some 300,000 people"), _number("twelve"), _number("a few")
+    (1500000000.0, 4500000.0, 300000.0, 12.0, None)
+    """
+    lower = text.lower()
+    m = NUMBER_RE.search(lower)
+    if m:
+        after = re.match(r"\s*([a-z]+)", lower[m.end():])
+        scale = SCALE.get(after[1], 1.0) if after else 1.0
+        return float(m[1].replace(",", "")) * scale
+    words = re.findall(r"[a-z]+(?: hundred| thousand)?", lower)
+    found = [NUMBER_WORDS[w] for w in words if w in NUMBER_WORDS]
+    return float(found[0]) if found else None
+
+
+def compare(a: Value, b: Value) -> str:
+    """How `b` stands to `a`: 'same' value, 'finer' (b states it more precisely), 'coarser', 'differs', or
+    'unlike' (values of different kinds, which this grammar does not compare).
+
+    >>> compare(parse("1.5 million"), parse("1,523,000")), compare(parse("765 km"), parse("765 kilometers"))
+    ('finer', 'same')
+    >>> compare(parse("Aslanov"), parse("Aqil Aslanov")), compare(parse("Aqil Aslanov"), parse("Alderic Venn"))
+    ('finer', 'differs')
+    >>> compare(parse("1998"), parse("Vikings")), compare(parse("1794"), parse("4027")), compare(parse("1,500"), parse("1500"))
+    ('unlike', 'differs', 'same')
+    """
+    a, b = _as_count(a, b), _as_count(b, a)
+    if a.kind != b.kind:
+        return "unlike"
+    if a.kind == "date":
+        return _parts_relation(a.parts, b.parts)
+    if a.kind in ("amount", "count"):
+        if a.parts[:-1] != b.parts[:-1]:
+            return "differs"
+        return _number_relation(a.parts[-1], b.parts[-1])
+    return _words_relation(set(a.parts), set(b.parts))
+
+
+def _as_count(value: Value, other: Value) -> Value:
+    """A bare year read as a number when the other value is one ('1500' beside '1,500', '1794' beside '4027')."""
+    if value.kind == "date" and other.kind == "count" and value.parts[1:] == (None, None):
+        return Value("count", value.text, (float(value.parts[0]),))
+    return value
+
+
+def _parts_relation(a: tuple, b: tuple) -> str:
+    """Dates: every component both state must agree; the one that states more is finer."""
+    if any(x is not None and y is not None and x != y for x, y in zip(a, b)):
+        return "differs"
+    said_a, said_b = sum(x is not None for x in a), sum(y is not None for y in b)
+    if all((x is None) == (y is None) for x, y in zip(a, b)):
+        return "same"
+    return "finer" if said_b >= said_a else "coarser"
+
+
+def _number_relation(a: float, b: float) -> str:
+    """Numbers: equal, or equal once the finer one is rounded to the other's significant digits.
+
+    >>> _number_relation(1500000.0, 1523000.0), _number_relation(1523000.0, 1500000.0), _number_relation(765.0, 98.0)
+    ('finer', 'coarser', 'differs')
+    """
+    if a == b:
+        return "same"
+    if _rounds_to(b, a):
+        return "finer"
+    if _rounds_to(a, b):
+        return "coarser"
+    return "differs"
+
+
+def _rounds_to(fine: float, coarse: float) -> bool:
+    """Whether `fine`, rounded to the significant digits `coarse` is written with, is `coarse`."""
+    digits = re.sub(r"\.?0+$", "", f"{coarse:.10g}".replace("e+", "e")).lstrip("0.").split("e")[0].replace(".", "")
+    significant = max(1, len(digits.rstrip("0")) or 1)
+    return f"{fine:.{significant}g}" == f"{coarse:.{significant}g}" and fine != coarse
+
+
+def _words_relation(a: set, b: set) -> str:
+    """Names and phrases: the same words, or one's words inside the other's (the longer is finer)."""
+    if a == b:
+        return "same"
+    if not a or not b:
+        return "unlike"
+    if a < b:
+        return "finer"
+    if b < a:
+        return "coarser"
+    return "differs"
+
+
+def restated_otherwise(a: str, b: str) -> bool:
+    """Whether a sentence of `b` states a sentence of `a` with other values: the same sentence but for a few
+    runs of words, at least one of them a value (a date, number, amount or name).
+
+    >>> restated_otherwise("It opened. The border is 765 km long.", "The border is 098 km long. It opened.")
+    True
+    >>> restated_otherwise("The border is 765 km long.", "Republished. The border is 765 km long.")
+    False
+    >>> restated_otherwise("The border, officials said, is 765 km long.", "The border, officials stated, is 765 km long.")
+    False
+    """
+    ours = [a[i:j] for i, j in split_sentences(a)]
+    theirs = {b[i:j] for i, j in split_sentences(b)} - set(ours)
+    return any(value_changed(changed_runs(x, y)) for x in ours for y in theirs)
+
+
+def value_changed(runs: list[tuple[str, str]]) -> bool:
+    """Whether one of the changed runs is a value (a date, number, amount or name) on either side, not an
+    edit of wording.
+
+    >>> value_changed([("said", "stated")]), value_changed([("765", "098")]), value_changed([("toxic waste", "Venn")])
+    (False, True, True)
+    """
+    return any(parse(x).kind != "phrase" or parse(y).kind != "phrase" for x, y in runs)
+
+
+WORD_RE = re.compile(r"[$£€]?\d[\d,.]*\d%?|[$£€]?\d%?|\w+(?:[-’'.]\w+)*|[^\w\s]")
+MAX_CHANGED_WORDS = 8    # a change longer than this is another sentence, not another value
+MAX_CHANGED_RUNS = 3     # ... and so are more changes than this
+MIN_SHARED_WORDS = 4     # ... and sentences sharing fewer words than this are too short to call the same
+
+
+def changed_runs(a: str, b: str) -> list[tuple[str, str]]:
+    """When two sentences are the same but for a few runs of words (at most MAX_CHANGED_RUNS, each at most
+    MAX_CHANGED_WORDS long, and at least MIN_SHARED_WORDS words and half the sentence shared), those runs
+    as (in a, in b); else [].
+
+    >>> changed_runs("The border is 765 km long.", "The border is 098 km long.")
+    [('765', '098')]
+    >>> changed_runs("Rollo led the Vikings from Rouen.", "Alderic Venn led the Vikings from Rouen.")
+    [('Rollo', 'Alderic Venn')]
+    >>> changed_runs("Rollo led the Vikings.", "Rollo led the Vikings.")
+    []
+    >>> changed_runs("Rollo led the Vikings in 911.", "Hastein sailed south in 860.")
+    []
+    """
+    from difflib import SequenceMatcher
+
+    ta, tb = [m.span() for m in WORD_RE.finditer(a)], [m.span() for m in WORD_RE.finditer(b)]
+    wa, wb = [a[i:j] for i, j in ta], [b[i:j] for i, j in tb]
+    blocks = [op for op in SequenceMatcher(None, wa, wb, autojunk=False).get_opcodes() if op[0] != "equal"]
+    changed = sum(i2 - i1 for _, i1, i2, _, _ in blocks)
+    if not blocks or len(blocks) > MAX_CHANGED_RUNS or len(wa) - changed < max(MIN_SHARED_WORDS, len(wa) / 2):
+        return []
+    if any(not (0 < i2 - i1 <= MAX_CHANGED_WORDS and 0 < j2 - j1 <= MAX_CHANGED_WORDS) for _, i1, i2, j1, j2 in blocks):
+        return []
+    return [(a[ta[i1][0]:ta[i2 - 1][1]], b[tb[j1][0]:tb[j2 - 1][1]]) for _, i1, i2, j1, j2 in blocks]
