@@ -124,7 +124,8 @@ def fit_all(splits: dict[str, fit.Split], pieces) -> tuple[AnswererModel, dict]:
     for s in splits.values():
         fit.confidences(s, evidence)
     model, conflict_record = with_conflict_gap(AnswererModel(sentence, span, evidence, threshold), splits)
-    record = {"conflicts": conflict_record, "threshold_chosen_on": "validation: best balanced accuracy (learn.fit.balanced)",
+    record = {"conflicts": conflict_record,
+              "threshold_chosen_on": "validation: best balanced accuracy (learn.fit.balanced)",
               "noans_weight": weight, "noans_weight_trials": trials,
               "figures": {name: fit.figures(r, threshold) for name, r in rows.items()},
               "test_curve": fit.curve(rows["test"])}

@@ -55,7 +55,8 @@ def test_the_cli_prints_the_note_and_json_carries_the_conflict(sample):
     assert shown.exit_code == 0 and "Sources disagree:" in shown.output
     data = json.loads(CliRunner().invoke(app, ["ask", DTX, "--index-dir", index, "--json"]).output)
     assert [v["value"] for v in data["conflicts"][0]["values"]] == ["November 2, 2022", "1 November"]
-    assert data["conflicts"][0]["kind"] == "date" and data["conflicts"][0]["values"][1]["citation"]["date"] == "2022-11-02"
+    [conflict] = data["conflicts"]
+    assert conflict["kind"] == "date" and conflict["values"][1]["citation"]["date"] == "2022-11-02"
 
 
 def test_a_question_the_sources_agree_on_has_no_conflict(sample):

@@ -131,16 +131,18 @@ def test_runs_of_different_corpora_are_not_compared_unless_forced(runs, tmp_path
     assert command.compare(runs["dirs"]["clean-run"], other, force=True)[1] == "no significant change"
 
 
-def test_robustness_suites_write_their_four_figures(embedder, corpus_dir, tmp_path):
+def test_robustness_suites_write_their_figures(embedder, corpus_dir, tmp_path):
     settings = Settings(index_dir=tmp_path / ".index")
     result = command.run_gold(SAMPLE_GOLD, corpus_dir, tmp_path / "out", settings, embedder=embedder,
-                              suites=["negative", "noise", "duplication", "conflict"])
+                              suites=["negative", "noise", "duplication", "conflict", "unaltered"])
     written = json.loads((tmp_path / "out" / "robustness.json").read_text())
     assert written == result.summary["robustness"]
     assert written["negative"]["n"] == 85 and 0.5 <= written["negative"]["refused"] <= 1.0
     assert written["noise"]["answerable_correct"] >= written["plain"]["answerable_correct"] - 0.05
     assert written["duplication"]["same_answer"] >= 0.9
-    assert {"conflict_flagged", "shows_both_values"} <= set(written["conflict"])
+    assert written["conflict"]["conflict_flagged"] >= 0.5           # altered copies are flagged (0.68 measured)
+    assert written["unaltered"]["false_flags"] <= 0.05               # unaltered copies are not (0.00 measured)
+    assert result.summary["conflict_flagged"] <= 0.05                 # nor the plain corpus's answers
     variants = list((tmp_path / ".index-eval" / "variants").iterdir())[0]
     copies = sorted(p.name for p in (variants / "duplication").iterdir() if p.name.startswith("copy"))
     altered = [p for p in (variants / "conflict").iterdir() if p.name.startswith("altered_")]

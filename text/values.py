@@ -222,15 +222,13 @@ def value_changed(runs: list[tuple[str, str]]) -> bool:
 
 
 WORD_RE = re.compile(r"[$£€]?\d[\d,.]*\d%?|[$£€]?\d%?|\w+(?:[-’'.]\w+)*|[^\w\s]")
-MAX_CHANGED_WORDS = 8    # a change longer than this is another sentence, not another value
-MAX_CHANGED_RUNS = 3     # ... and so are more changes than this
-MIN_SHARED_WORDS = 4     # ... and sentences sharing fewer words than this are too short to call the same
+MAX_CHANGED_RUNS = 3     # more changed runs than this make another sentence, not another value
+MIN_SHARED_WORDS = 4     # ... and so does sharing fewer words than this (or than half the sentence)
 
 
 def changed_runs(a: str, b: str) -> list[tuple[str, str]]:
-    """When two sentences are the same but for a few runs of words (at most MAX_CHANGED_RUNS, each at most
-    MAX_CHANGED_WORDS long, and at least MIN_SHARED_WORDS words and half the sentence shared), those runs
-    as (in a, in b); else [].
+    """When two sentences are the same but for a few runs of words replaced (at most MAX_CHANGED_RUNS, with at
+    least MIN_SHARED_WORDS words and half the sentence shared), those runs as (in a, in b); else [].
 
     >>> changed_runs("The border is 765 km long.", "The border is 098 km long.")
     [('765', '098')]
@@ -249,6 +247,6 @@ def changed_runs(a: str, b: str) -> list[tuple[str, str]]:
     changed = sum(i2 - i1 for _, i1, i2, _, _ in blocks)
     if not blocks or len(blocks) > MAX_CHANGED_RUNS or len(wa) - changed < max(MIN_SHARED_WORDS, len(wa) / 2):
         return []
-    if any(not (0 < i2 - i1 <= MAX_CHANGED_WORDS and 0 < j2 - j1 <= MAX_CHANGED_WORDS) for _, i1, i2, j1, j2 in blocks):
+    if any(i2 == i1 or j2 == j1 for _, i1, i2, j1, j2 in blocks):     # words only added or removed: no value
         return []
     return [(a[ta[i1][0]:ta[i2 - 1][1]], b[tb[j1][0]:tb[j2 - 1][1]]) for _, i1, i2, j1, j2 in blocks]

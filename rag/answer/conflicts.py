@@ -46,22 +46,26 @@ class Reading:
     was: str = ""            # for a copy: what the answer's sentence says in the changed value's place
 
 
-def readings(best: Reading, kind: str, asked: Iterable[str], ranked: Iterable[Candidate],
+def readings(best: Reading, kind: str, asked: Iterable[str], ranked: list[Candidate],
              answers_alone: Callable[[Candidate], bool],
              value_in: Callable[[Candidate], tuple[str, float]], max_gap: float,
-             unit: Callable[[Candidate], str] = lambda c: c.chunk.source) -> list[Reading]:
+             unit: Callable[[Candidate], str] = lambda c: c.chunk.source,
+             elsewhere: Iterable[Candidate] = ()) -> list[Reading]:
     """The sentences of other documents (`unit`) than the answer's (`best`) that give a value for it, best
     first: copies of its sentence with a changed value, and sentences that answer a `kind` question on their
     own with a value of that kind, scoring at most `max_gap` under the answer's sentence and naming (with
-    its neighbours) every term of the question (`asked`) that the answer's sentence names."""
+    its neighbours) every term of the question (`asked`) that the answer's sentence names. Sentences found
+    `elsewhere` (not ranked for the question) count only as copies."""
     out, wanted = [], VALUE_KINDS.get(kind, set()) if best.likely >= LIKELY else set()
-    for cand in ranked:
+    seen = {(c.chunk.source, c.start) for c in ranked}
+    extra = [c for c in elsewhere if (c.chunk.source, c.start) not in seen]
+    for cand, ranked_here in [*((c, True) for c in ranked), *((c, False) for c in extra)]:
         if unit(cand) == unit(best.cand):
             continue
         changed = copied_value(best.value.text, changed_runs(best.cand.text, cand.text))
         if changed:
             out.append(Reading(cand, parse(changed[1]), copy=True, was=changed[0]))
-        elif best.value.kind in wanted and best.cand.score - cand.score <= max_gap and \
+        elif ranked_here and best.value.kind in wanted and best.cand.score - cand.score <= max_gap and \
                 covers(asked, best.cand.text, cand.context) and answers_alone(cand):
             text, likely = value_in(cand)
             value = parse(text)
@@ -90,8 +94,11 @@ def overlaps(run: str, value: str) -> bool:
     >>> overlaps("2", "November 2, 2022"), overlaps("said", "November 2, 2022"), overlaps("Le Boeuf Fort", "Fort")
     (True, False, True)
     """
-    words = lambda text: {w.lower() for w in WORD_RE.findall(text) if w.lower() not in STOPWORDS and any(ch.isalnum() for ch in w)}
-    return bool(words(run) & words(value))
+    return bool(_content_words(run) & _content_words(value))
+
+
+def _content_words(text: str) -> set[str]:
+    return {w.lower() for w in WORD_RE.findall(text) if w.lower() not in STOPWORDS and any(c.isalnum() for c in w)}
 
 
 def copied_value(value: str, runs: list[tuple[str, str]]) -> tuple[str, str] | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import Callable
 
 from core.records import Answer, Citation, Conflict, ScoredChunk
 from rag.answer import Encode, Pieces, Tools, conflicts, register, words
@@ -25,7 +26,10 @@ from text.values import parse
 
 REFUSAL = "The documents do not answer this question."
 MAX_SENTENCE_WORDS = 45
+SENTENCE_ENDS = (".", "!", "?", '"', "”", "’", ")")
+MIN_QUOTE_WORDS = 8      # a quote beside a disagreement is cut to its clause, but not below this
 NO_SHORT_ANSWER = ("reason",)          # 'why' and 'how' questions are answered by the sentence itself
+Restating = Callable[[str], list[ScoredChunk]]   # sentence -> passages that may copy it (the retriever's)
 QUESTION_ONLY = frozenset(TYPE_WORDS)   # 'how long', 'what year': words an answer sentence does not repeat
 
 
@@ -154,10 +158,11 @@ def short_answer(assessment: Assessment, model: AnswererModel) -> str:
     return "" if word_count(text) >= word_count(best.text) - 1 else text
 
 
-def compose(assessment: Assessment, model: AnswererModel, max_words: int,
-            threshold: float = 1.0) -> tuple[str, str, list[Citation], list[Conflict]]:
+def compose(assessment: Assessment, model: AnswererModel, max_words: int, threshold: float,
+            restating: Restating | None = None) -> tuple[str, str, list[Citation], list[Conflict]]:
     """Answer text with [n] markers, its short answer, the citations the markers index, and the
-    disagreements of other sources (each value quoted and cited, with a one-line note)."""
+    disagreements of other sources (each value quoted and cited, with a one-line note); `restating` finds
+    passages that may copy the answer's sentence beyond those retrieved for the question."""
     ranked = assessment.ranked
     best = ranked[0]
     short = short_answer(assessment, model)
@@ -165,9 +170,9 @@ def compose(assessment: Assessment, model: AnswererModel, max_words: int,
     cites = [Citation.of(best.chunk, first[0], first[1], assessment.confidence)]
     body = f"{cites[0].quote} [1]"
     text = f"{short} — {body}" if short else body
-    differ, finer = other_sources(assessment, model, short, threshold)
+    differ, finer = other_sources(assessment, model, short, threshold, restating=restating)
     if differ:
-        return _with_disagreement(short, cites, differ, assessment)
+        return _with_disagreement(short, differ, assessment, max_words)
     if finer:
         cite = _cite(finer[0].cand, finer[0].value.text, assessment.confidence)
         return f"{text} {conflicts.refinement(finer[0], cite, 2)}", short, cites + [cite], []
@@ -179,11 +184,11 @@ def compose(assessment: Assessment, model: AnswererModel, max_words: int,
 
 
 def other_sources(assessment: Assessment, model: AnswererModel, short: str, threshold: float,
-                  unit=lambda c: c.chunk.source) -> tuple[list[Reading], list[Reading]]:
+                  unit=lambda c: c.chunk.source,
+                  restating: Restating | None = None) -> tuple[list[Reading], list[Reading]]:
     """Sentences of other documents (`unit`) that give the answer another value, or the same value more
-    precisely (nothing for answers without a short value, such as reasons); see `rag.answer.conflicts`."""
-    if not short:
-        return [], []
+    precisely (for answers without a short value, such as reasons, only copies of the answer's sentence
+    with a value changed); see `rag.answer.conflicts`."""
     q, best = assessment.question, assessment.ranked[0]
 
     def answers_alone(cand: Candidate) -> bool:
@@ -193,29 +198,35 @@ def other_sources(assessment: Assessment, model: AnswererModel, short: str, thre
         found = scored_span(q, cand, model.span)
         return (cand.text[found[0][0]:found[0][1]].strip(" ,;:"), found[1]) if found else ("", 0.0)
 
-    first = Reading(best, parse(short), value_in(best)[1])
+    first = Reading(best, parse(short), value_in(best)[1] if short else 0.0)
+    elsewhere = candidates(restating(best.text)) if restating else []
     others = conflicts.readings(first, q.kind, q.weights, assessment.ranked[1:], answers_alone, value_in,
-                                model.conflict_gap, unit)
+                                model.conflict_gap, unit, elsewhere)
     return conflicts.disagreements(first, others)
 
 
-def _cite(cand: Candidate, value: str, score: float) -> Citation:
-    a, b = trim(cand, value)
+def _cite(cand: Candidate, value: str, score: float, limit: int = MAX_SENTENCE_WORDS) -> Citation:
+    a, b = trim(cand, value, limit)
     return Citation.of(cand.chunk, a, b, score)
 
 
-def _with_disagreement(short: str, cites: list[Citation], differ: list[Reading],
-                       assessment: Assessment) -> tuple[str, str, list[Citation], list[Conflict]]:
-    """The note naming who says what first, then each value's sentence quoted and cited."""
-    cited = [(differ[0].was or short, cites[0])]
-    body = f"{cites[0].quote} [1]"
-    for reading in differ:
-        cite = _cite(reading.cand, reading.value.text, assessment.confidence)
-        cites.append(cite)
-        cited.append((reading.value.text, cite))
-        body += f" {cite.quote} [{len(cites)}]"
-    found = conflicts.conflict(conflicts.kind_of([v for v, _ in cited]), cited)
-    return f"{conflicts.note(found, lambda c: cites.index(c) + 1)} {body}", short, cites, [found]
+def _with_disagreement(short: str, differ: list[Reading], assessment: Assessment,
+                       max_words: int) -> tuple[str, str, list[Citation], list[Conflict]]:
+    """The note naming who says what first, then each value's clause quoted and cited, the quotes cut so
+    that the whole stays near `max_words` (never under MIN_QUOTE_WORDS a quote)."""
+    values = [(differ[0].was or short, assessment.ranked[0])] + [(r.value.text, r.cand) for r in differ]
+
+    def build(limit: int) -> tuple[list[Citation], Conflict, str]:
+        cites = [_cite(cand, value, assessment.confidence, limit) for value, cand in values]
+        said = [value for value, _ in values]
+        found = conflicts.conflict(conflicts.kind_of(said), list(zip(said, cites)))
+        return cites, found, conflicts.note(found, lambda c: cites.index(c) + 1)
+
+    _, _, note = build(MAX_SENTENCE_WORDS)
+    cites, found, note = build(max(MIN_QUOTE_WORDS, (max_words - word_count(note)) // len(values)))
+    body = " ".join(f"{c.quote}{'' if c.quote.endswith(SENTENCE_ENDS) else ' …'} [{n}]"
+                    for n, c in enumerate(cites, 1))
+    return f"{note} {body}", short, cites, [found]
 
 
 def _worth_adding(cand: Candidate, best: Candidate, assessment: Assessment) -> bool:
@@ -228,14 +239,15 @@ def _worth_adding(cand: Candidate, best: Candidate, assessment: Assessment) -> b
 
 def answer(question: str, query: str, ranked: list[ScoredChunk], idf, max_idf: float, threshold: float,
            max_words: int = 60, q_vector=None, encode: Encode | None = None, rerank: int = 0,
-           model: AnswererModel | None = None, pieces: Pieces | None = None) -> Answer:
+           model: AnswererModel | None = None, pieces: Pieces | None = None,
+           restating: Restating | None = None) -> Answer:
     """The offline answer to `question` from the retrieved passages `ranked` (best first)."""
     model = model or load()
     passages = [Citation.passage(s) for s in ranked]
     assessment = assess(question, query, ranked, idf, max_idf, model, encode, q_vector, rerank, pieces)
     if not assessment.ranked:
         return Answer(REFUSAL, [], True, question, query, "offline", passages=passages, confidence=0.0)
-    text, short, cites, found = compose(assessment, model, max_words, threshold)
+    text, short, cites, found = compose(assessment, model, max_words, threshold, restating)
     if assessment.confidence < threshold:
         return Answer(REFUSAL, [], True, question, query, "offline", passages=passages,
                       confidence=assessment.confidence, withheld=text)
@@ -265,7 +277,8 @@ class ExtractiveAnswerer:
         corpus = retriever.corpus
         model = model_of(s)
         return answer(question, query, ranked, corpus.idf, corpus.max_idf, threshold_of(s, model),
-                      s.max_answer_words, vector, tools.encode, s.sentence_rerank, model, tools.pieces)
+                      s.max_answer_words, vector, tools.encode, s.sentence_rerank, model, tools.pieces,
+                      getattr(retriever, "restating", None))
 
 
 def gate(question: str, query: str, ranked: list[ScoredChunk], retriever,
@@ -282,7 +295,7 @@ def gate(question: str, query: str, ranked: list[ScoredChunk], retriever,
     alone = passage_confidence(assessment, model)
     best = assessment.ranked[0].chunk.id
     sent = [s for s in ranked if s.chunk.id == best or alone.get(s.chunk.id, 0.0) >= threshold]
-    found = compose(assessment, model, 10 ** 6, threshold)[3]
+    found = compose(assessment, model, 10 ** 6, threshold, getattr(retriever, "restating", None))[3]
     kept = {s.chunk.id for s in sent}
     return sent + [s for s in ranked if s.chunk.id not in kept and _holds(s, found)], None, found
 
@@ -290,7 +303,8 @@ def gate(question: str, query: str, ranked: list[ScoredChunk], retriever,
 def disagreement(question: str, query: str, ranked: list[ScoredChunk], retriever, tools: Tools) -> list[Conflict]:
     """Where the sources disagree on the answer to `question` (LLM mode without the evidence gate)."""
     assessment, model, threshold = evidence(question, query, ranked, retriever, tools)
-    return compose(assessment, model, 10 ** 6, threshold)[3] if assessment.ranked else []
+    return compose(assessment, model, 10 ** 6, threshold, getattr(retriever, "restating", None))[3] \
+        if assessment.ranked else []
 
 
 def evidence(question: str, query: str, ranked: list[ScoredChunk], retriever,

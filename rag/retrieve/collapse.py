@@ -42,3 +42,29 @@ def _same_passage(item, vector, other, other_vector, related, threshold, related
         return False
     limit = related_threshold if related(item.chunk.source, other.chunk.source) else threshold
     return float(np.dot(vector, other_vector)) >= limit and not restated_otherwise(item.chunk.text, other.chunk.text)
+
+
+def variants(top: list[ScoredChunk], rest: list[ScoredChunk], vectors: dict[str, list], related=lambda a, b: False,
+             threshold: float = THRESHOLD, related_threshold: float = RELATED_THRESHOLD) -> list[ScoredChunk]:
+    """The passages of `rest` (those beyond the cut) that are near-copies of a passage in `top` stating one of
+    its sentences with other values: they travel with it, so a cut never hides a disagreement.
+
+    >>> a = ScoredChunk(Chunk("1", "/a", "The border is 765 km long.", 0, 26, "h"), 0.9)
+    >>> b = ScoredChunk(Chunk("2", "/b", "The border is 098 km long.", 0, 26, "h"), 0.5)
+    >>> c = ScoredChunk(Chunk("3", "/c", "Something else entirely.", 0, 24, "h"), 0.4)
+    >>> [s.chunk.id for s in variants([a], [b, c], {"1": [1.0, 0.0], "2": [1.0, 0.0], "3": [0.0, 1.0]})]
+    ['2']
+    """
+    out = []
+    for item in rest:
+        vector = vectors.get(item.chunk.id)
+        if vector is None:
+            continue
+        for kept in top:
+            other = vectors.get(kept.chunk.id)
+            limit = related_threshold if related(item.chunk.source, kept.chunk.source) else threshold
+            if other is not None and item.chunk.source != kept.chunk.source and \
+                    float(np.dot(vector, other)) >= limit and restated_otherwise(kept.chunk.text, item.chunk.text):
+                out.append(item)
+                break
+    return out

@@ -14,10 +14,12 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from core.records import Chunk, Filters, ScoredChunk
 from rag.rerank import NoReranker, Reranker
-from rag.retrieve.collapse import collapse
+from rag.retrieve.collapse import collapse, variants
 from rag.retrieve.corpus import Corpus
 from rag.retrieve.dense import dense
 from rag.retrieve.fuse import rrf
+
+RESTATING = 10      # passages searched for copies of the answer's sentence (a document and a few near-copies)
 
 CHUNK_FIELDS = ("source", "start", "end", "doc_hash", "title", "date", "ordinal")
 HIDDEN_FROM_MODELS = ["start", "end", "doc_hash", "ordinal", "similarity"]  # offsets mean nothing to an LLM
@@ -38,13 +40,19 @@ class HybridRetriever(BaseRetriever):
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         return [to_node(s) for s in self.ranked(query_bundle.query_str, query_bundle.embedding)]
 
+    def restating(self, sentence: str, limit: int = RESTATING) -> list[ScoredChunk]:
+        """The passages that share most words with `sentence` (lexical search with the sentence itself), among
+        those the filters allow: where copies of a sentence are, however the question ranked them."""
+        return [ScoredChunk(self.corpus.by_id[cid], 0.0) for cid in self.corpus.bm25.search(sentence, limit, self.filters)]
+
     def depth(self) -> int:
         """How many times deeper to search than usual: as many as the largest family of near-copies, so that
         after the copies collapse into one passage there are still top_k different passages (capped)."""
         return max(1, min(getattr(self.corpus, "largest_family", 1), MAX_DEPTH))
 
     def ranked(self, query: str, vector: list[float] | None = None) -> list[ScoredChunk]:
-        """Fuse the dense and lexical rankings, rerank the fused candidates, collapse near-copies, cut to top_k."""
+        """Fuse the dense and lexical rankings, rerank the fused candidates, collapse near-copies, cut to top_k
+        (keeping, beyond the cut, near-copies of the kept passages that state a value otherwise)."""
         vector = vector or self.encode_query(query)
         depth = self.depth()
         found = dense(self.store, self.corpus, vector, self.candidates * depth, self.filters)
@@ -55,7 +63,9 @@ class HybridRetriever(BaseRetriever):
         vectors.update(self.store.embeddings_of(missing) if missing else {})
         scored = [ScoredChunk(self.corpus.by_id[cid], score, _cosine(vector, vectors.get(cid))) for cid, score in fused]
         reranked = self.reranker.rerank(query, scored)
-        return collapse([(s, vectors.get(s.chunk.id)) for s in reranked], self.corpus.duplicates)[: self.top_k]
+        kept = collapse([(s, vectors.get(s.chunk.id)) for s in reranked], self.corpus.duplicates)
+        top = kept[: self.top_k]
+        return top + variants(top, kept[self.top_k:], vectors, self.corpus.duplicates)
 
 
 MAX_DEPTH = 50
