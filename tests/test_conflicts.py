@@ -53,7 +53,7 @@ def test_the_cli_prints_the_note_and_json_carries_the_conflict(sample):
     index = str(sample.settings.store.index_dir)
     shown = CliRunner().invoke(app, ["ask", DTX, "--index-dir", index])
     assert shown.exit_code == 0 and "Sources disagree:" in shown.output
-    data = json.loads(CliRunner().invoke(app, ["ask", DTX, "--index-dir", index, "--json"]).output)
+    data = json.loads(CliRunner().invoke(app, ["ask", DTX, "--index-dir", index, "--json"]).stdout)
     assert [v["value"] for v in data["conflicts"][0]["values"]] == ["November 2, 2022", "1 November"]
     [conflict] = data["conflicts"]
     assert conflict["kind"] == "date" and conflict["values"][1]["citation"]["date"] == "2022-11-02"
