@@ -1,21 +1,23 @@
 """Conflicting sources: passages of other documents that answer the same question with a different value.
 
 Two ways a sentence of another document can disagree with the answer's sentence:
-- it is the same sentence with a few runs of words changed, one of them (part of) the answer's value
-  (a republished copy with another date, figure or name): the answer's value with that run changed is the
-  other value, whatever the question;
-- it answers the question in other words: the evidence model, shown that sentence alone, clears the same
-  threshold a whole answer must clear, and the span model (the one that picks the short answer) finds in it
-  a value of the kind the question asks for (a date for 'when', a number for 'how many', a name for 'who'),
-  it names every term of the question that the answer's sentence names (else it may be about another event),
-  and finds it more likely than not to be the answer (probability >= 0.5, the decision point of that
-  logistic model), as it must find the answer's own value; and the sentence model scores the sentence
-  within `conflict_gap` of the answer's (the model's learned bound: the largest gap at which, on training
-  questions, at most 1 % of answers would report a disagreement that is not there — `learn.fit`).
- Values are compared in normal form (`text.values`): the same value in
-another form is agreement, a more precise statement of it ('1 November 2022' beside '2022') is a refinement,
-anything else of the same kind is a disagreement. Only other documents can disagree with the answer: within
-one document two values are two facts (another year, another arrest), not a dispute.
+- a copy: the same sentence with a few runs of words replaced, one of them inside the answer's value or
+  itself a value (a date, number, amount or name) — a republished text with another date, figure or name.
+  Copies are looked for among the retrieved passages and, by a lexical search with the answer's sentence,
+  among all passages the filters allow;
+- a restatement: it answers the question in other words. The evidence model, shown that sentence alone,
+  clears the threshold a whole answer must clear; the span model (the one that picks the short answer) finds
+  in it a value of the kind the question asks for (a date for 'when', a number for 'how many', a name for
+  'who') with probability >= 0.5 (that logistic model's decision point; the answer's own value must pass it
+  too); it names every question term the answer's sentence names (else it may be about another event); and
+  the sentence model scores it within the model's `conflict_gap` of the answer's sentence (learned by
+  `rag train`: where 90 % of the training passages restating a right answer fall, capped by a 1 % budget of
+  false flags on the training answers — `learn.fit`).
+
+Values are compared in normal form (`text.values`): the same value in another form is agreement, a more
+precise statement of it ('1 November 2022' beside '2022') is a refinement, anything else of the same kind is
+a disagreement. Only other documents can disagree with the answer: within one document two values are two
+facts (another year, another arrest), not a dispute.
 """
 from __future__ import annotations
 
