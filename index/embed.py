@@ -223,9 +223,12 @@ class OnnxEncoder:
 
 def onnx_model() -> Path:
     """The ONNX graph of the bundled model, exported on first use (torch, once) and cached beside the model,
-    or in the user's cache when that folder is read-only; its hashes are in a sidecar JSON."""
+    or in the user's cache when that folder is read-only. The file is named by the weights' size and
+    modification time and the export recipe (a stat, not a 90 MB hash on every start); the sidecar JSON
+    records the weights' and the graph's sha256."""
     weights = model_path() / "model.safetensors"
-    digest = hashlib.sha256(weights.read_bytes() + EXPORT_RECIPE.encode()).hexdigest()[:16]
+    stat = weights.stat()
+    digest = hashlib.sha256(f"{stat.st_size}:{stat.st_mtime_ns}:{EXPORT_RECIPE}".encode()).hexdigest()[:16]
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "docqa"
     targets = [folder / f"minilm-{digest}.onnx" for folder in (model_path() / "onnx", cache)]
     found = next((t for t in targets if t.exists()), None)
@@ -234,13 +237,13 @@ def onnx_model() -> Path:
     for target in targets:
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            return export_onnx(target, digest)
+            return export_onnx(target)
         except PermissionError:
             continue
     raise ModelMissing("cannot write the ONNX export of the embedding model anywhere; set RAG_ENCODER=torch")
 
 
-def export_onnx(target: Path, digest: str) -> Path:
+def export_onnx(target: Path) -> Path:
     """Export the bundled model's transformer (last hidden states) to `target`, atomically."""
     _offline()
     import torch
@@ -267,6 +270,7 @@ def export_onnx(target: Path, digest: str) -> Path:
                           output_names=["last_hidden_state"], dynamic_axes=dynamic, dynamo=False)
     os.replace(partial, target)
     target.with_suffix(".json").write_text(json.dumps({
-        "source": str(model_path()), "weights_and_recipe_sha256_16": digest, "recipe": EXPORT_RECIPE,
+        "source": str(model_path()), "recipe": EXPORT_RECIPE,
+        "weights_sha256": hashlib.sha256((model_path() / "model.safetensors").read_bytes()).hexdigest(),
         "onnx_sha256": hashlib.sha256(target.read_bytes()).hexdigest(), "torch": torch.__version__}, indent=2))
     return target

@@ -20,7 +20,8 @@ from rag.answer.extractive import (Assessment, best_span, featurise, late_intera
 from rag.answer.features import analyse, candidates, question_features
 from rag.answer.conflicts import covers
 from rag.answer.model import AnswererModel, Linear
-from rag.answer.spans import span_candidates, span_features, token_stems, tokens
+from rag.answer.spans import span_candidates, span_features, token_stems
+from text.terms import tokens
 from learn.data import Example
 
 INVERSE_REGULARISATION = 1.0   # scikit-learn's C: its default, not tuned

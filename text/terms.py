@@ -24,6 +24,7 @@ TYPE_WORDS = set("""money amount price cost sum percentage percent proportion sh
 time long far distance name person place country city many much big large old value""".split())
 PRONOUNS = set("he him his she her it its they them their that this those these there then".split())
 WORD_RE = re.compile(r"[\w’']+", re.UNICODE)
+TOKEN_RE = re.compile(r"[$£€]?\d[\d,.]*\d%?|[$£€]?\d%?|\w+(?:[-’'.]\w+)*|[^\w\s]")   # words, numbers, punctuation
 
 
 # English irregular forms a suffix stripper cannot join (a general table, not this corpus's words).
@@ -106,3 +107,13 @@ def idf_table(chunk_terms: list[set[str]], weights: list[float] | None = None) -
         return math.log((n + 1) / (df.get(term, 0) + 0.5)) if term in df else top
 
     return idf, top
+
+
+def tokens(sentence: str) -> list[tuple[int, int]]:
+    """Word, number and punctuation tokens of a sentence as character spans.
+
+    >>> s = "It cost $4.5m in 1998, (twice)."
+    >>> [s[a:b] for a, b in tokens(s)]
+    ['It', 'cost', '$4.5', 'm', 'in', '1998', ',', '(', 'twice', ')', '.']
+    """
+    return [m.span() for m in TOKEN_RE.finditer(sentence)]

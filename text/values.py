@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 from text.dates import ENGLISH_MONTHS
 from text.sentences import split_sentences
-from text.terms import STOPWORDS, stem
+from text.terms import STOPWORDS, stem, tokens
 
 _MONTH = "|".join(sorted(ENGLISH_MONTHS, key=len, reverse=True))
 DAY_MONTH_RE = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH})\b\.?,?(?:\s+(\d{{4}}))?", re.I)
@@ -177,8 +178,7 @@ def _number_relation(a: float, b: float) -> str:
 
 def _rounds_to(fine: float, coarse: float) -> bool:
     """Whether `fine`, rounded to the significant digits `coarse` is written with, is `coarse`."""
-    digits = re.sub(r"\.?0+$", "", f"{coarse:.10g}".replace("e+", "e")).lstrip("0.").split("e")[0].replace(".", "")
-    significant = max(1, len(digits.rstrip("0")) or 1)
+    significant = max(1, len(f"{abs(coarse):.15g}".replace(".", "").strip("0")))
     return f"{fine:.{significant}g}" == f"{coarse:.{significant}g}" and fine != coarse
 
 
@@ -221,7 +221,6 @@ def value_changed(runs: list[tuple[str, str]]) -> bool:
     return any(parse(x).kind != "phrase" or parse(y).kind != "phrase" for x, y in runs)
 
 
-WORD_RE = re.compile(r"[$£€]?\d[\d,.]*\d%?|[$£€]?\d%?|\w+(?:[-’'.]\w+)*|[^\w\s]")
 MAX_CHANGED_RUNS = 3     # more changed runs than this make another sentence, not another value
 MIN_SHARED_WORDS = 4     # ... and so does sharing fewer words than this (or than half the sentence)
 
@@ -239,9 +238,7 @@ def changed_runs(a: str, b: str) -> list[tuple[str, str]]:
     >>> changed_runs("Rollo led the Vikings in 911.", "Hastein sailed south in 860.")
     []
     """
-    from difflib import SequenceMatcher
-
-    ta, tb = [m.span() for m in WORD_RE.finditer(a)], [m.span() for m in WORD_RE.finditer(b)]
+    ta, tb = tokens(a), tokens(b)
     wa, wb = [a[i:j] for i, j in ta], [b[i:j] for i, j in tb]
     blocks = [op for op in SequenceMatcher(None, wa, wb, autojunk=False).get_opcodes() if op[0] != "equal"]
     changed = sum(i2 - i1 for _, i1, i2, _, _ in blocks)

@@ -26,8 +26,8 @@ from typing import Callable, Iterable
 
 from core.records import Citation, Conflict, ConflictValue
 from rag.answer.features import Candidate
-from text.terms import STOPWORDS, terms
-from text.values import WORD_RE, Value, changed_runs, compare, parse, value_changed
+from text.terms import terms
+from text.values import Value, changed_runs, compare, parse, value_changed
 
 MAX_VALUES = 3            # values shown in one disagreement (the answer's and two others at most)
 TITLE_WORDS = 8
@@ -96,11 +96,7 @@ def overlaps(run: str, value: str) -> bool:
     >>> overlaps("2", "November 2, 2022"), overlaps("said", "November 2, 2022"), overlaps("Le Boeuf Fort", "Fort")
     (True, False, True)
     """
-    return bool(_content_words(run) & _content_words(value))
-
-
-def _content_words(text: str) -> set[str]:
-    return {w.lower() for w in WORD_RE.findall(text) if w.lower() not in STOPWORDS and any(c.isalnum() for c in w)}
+    return bool(set(terms(run)) & set(terms(value)))
 
 
 def copied_value(value: str, runs: list[tuple[str, str]]) -> tuple[str, str] | None:

@@ -8,7 +8,6 @@ Three learned steps (weights in `answerer.json`, features in `rag.answer.feature
 """
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from typing import Callable
@@ -18,10 +17,10 @@ from rag.answer import Encode, Pieces, Tools, conflicts, register, words
 from rag.answer.conflicts import Reading
 from rag.answer.features import (Candidate, Pool, Question, analyse, candidates, maxsim, question_features,
                                  sentence_features)
-from rag.answer.model import AnswererModel, Linear, load
-from rag.answer.spans import span_candidates, span_features, span_text, token_stems, tokens
+from rag.answer.model import AnswererModel, Linear, load, sigmoid
+from rag.answer.spans import span_candidates, span_features, span_text, token_stems
 from rag.conversation import standalone
-from text.terms import TYPE_WORDS, terms, word_count
+from text.terms import TYPE_WORDS, terms, tokens, word_count
 from text.values import parse
 
 REFUSAL = "The documents do not answer this question."
@@ -113,7 +112,7 @@ def scored_span(q: Question, cand: Candidate, model: Linear) -> tuple[tuple[int,
     if not spans:
         return None
     score, best = max((model.score(span_features(q, cand.text, toks, stems, s)), s) for s in spans)
-    return span_text(cand.text, toks, best), 1.0 / (1.0 + math.exp(-score))
+    return span_text(cand.text, toks, best), sigmoid(score)
 
 
 def trim(cand: Candidate, keep: str, limit: int = MAX_SENTENCE_WORDS) -> tuple[int, int]:
@@ -278,7 +277,7 @@ class ExtractiveAnswerer:
         model = model_of(s)
         return answer(question, query, ranked, corpus.idf, corpus.max_idf, threshold_of(s, model),
                       s.max_answer_words, vector, tools.encode, s.sentence_rerank, model, tools.pieces,
-                      getattr(retriever, "restating", None))
+                      _restating(retriever))
 
 
 def gate(question: str, query: str, ranked: list[ScoredChunk], retriever,
@@ -295,16 +294,24 @@ def gate(question: str, query: str, ranked: list[ScoredChunk], retriever,
     alone = passage_confidence(assessment, model)
     best = assessment.ranked[0].chunk.id
     sent = [s for s in ranked if s.chunk.id == best or alone.get(s.chunk.id, 0.0) >= threshold]
-    found = compose(assessment, model, 10 ** 6, threshold, getattr(retriever, "restating", None))[3]
+    found = conflicts_of(assessment, model, threshold, retriever)
     kept = {s.chunk.id for s in sent}
     return sent + [s for s in ranked if s.chunk.id not in kept and _holds(s, found)], None, found
 
 
 def disagreement(question: str, query: str, ranked: list[ScoredChunk], retriever, tools: Tools) -> list[Conflict]:
     """Where the sources disagree on the answer to `question` (LLM mode without the evidence gate)."""
-    assessment, model, threshold = evidence(question, query, ranked, retriever, tools)
-    return compose(assessment, model, 10 ** 6, threshold, getattr(retriever, "restating", None))[3] \
-        if assessment.ranked else []
+    return conflicts_of(*evidence(question, query, ranked, retriever, tools), retriever)
+
+
+def conflicts_of(assessment: Assessment, model: AnswererModel, threshold: float, retriever) -> list[Conflict]:
+    """The disagreements `compose` finds for an assessment (its text is not needed here)."""
+    return compose(assessment, model, 10 ** 6, threshold, _restating(retriever))[3] if assessment.ranked else []
+
+
+def _restating(retriever) -> Restating | None:
+    """The retriever's search for copies of a sentence, when it has one (a Retriever need not)."""
+    return getattr(retriever, "restating", None)
 
 
 def evidence(question: str, query: str, ranked: list[ScoredChunk], retriever,

@@ -24,6 +24,15 @@ from core.errors import RagError
 ARTEFACT = Path(__file__).with_name("answerer.json")
 
 
+def sigmoid(z: float) -> float:
+    """The logistic function (0 far below -30, where exp would overflow).
+
+    >>> sigmoid(0.0), sigmoid(-100.0)
+    (0.5, 0.0)
+    """
+    return 1.0 / (1.0 + math.exp(-z)) if z > -30 else 0.0
+
+
 @dataclass(frozen=True)
 class Linear:
     """score(x) = bias + sum_i weight_i * (x_i - mean_i) / scale_i, over features named `names`.
@@ -45,8 +54,7 @@ class Linear:
         return self.bias + sum(w * (x - m) / s for w, x, m, s in zip(self.weights, row, self.mean, self.scale))
 
     def probability(self, row: list[float]) -> float:
-        z = self.score(row)
-        return 1.0 / (1.0 + math.exp(-z)) if z > -30 else 0.0
+        return sigmoid(self.score(row))
 
     @classmethod
     def of(cls, data: dict, expected: list[str]) -> "Linear":

@@ -14,10 +14,9 @@ import re
 from rag.answer.features import KINDS, Question
 from text.dates import MONTH
 from text.entities import PATTERNS
-from text.terms import STOPWORDS, stem
+from text.terms import STOPWORDS, stem, tokens
 
 MAX_TOKENS = 8
-TOKEN_RE = re.compile(r"[$£€]?\d[\d,.]*\d%?|[$£€]?\d%?|\w+(?:[-’'.]\w+)*|[^\w\s]")
 PREPOSITIONS = {"in", "on", "at", "by", "of", "from", "to", "for", "with", "as", "into", "during", "after", "before"}
 MONTH_RE = re.compile(rf"^(?:{MONTH})$")
 SHAPES = ["capitalised", "digit", "year", "month", "typed", "len1", "len2", "len3", "len4", "len6", "after_preposition",
@@ -25,16 +24,6 @@ SHAPES = ["capitalised", "digit", "year", "month", "typed", "len1", "len2", "len
 SPAN_FEATURES = [*SHAPES, "repeat_share", "distance", "near_terms", "after_term", "before_term", "after_article",
                  "before_comma", "before_end", "in_brackets", "opens_sentence", "head_beside", "head_inside",
                  *[f"{k}*{s}" for k in KINDS for s in SHAPES]]
-
-
-def tokens(sentence: str) -> list[tuple[int, int]]:
-    """Word, number and punctuation tokens of a sentence as character spans.
-
-    >>> s = "It cost $4.5m in 1998, (twice)."
-    >>> [s[a:b] for a, b in tokens(s)]
-    ['It', 'cost', '$4.5', 'm', 'in', '1998', ',', '(', 'twice', ')', '.']
-    """
-    return [m.span() for m in TOKEN_RE.finditer(sentence)]
 
 
 def span_candidates(sentence: str, toks: list[tuple[int, int]]) -> list[tuple[int, int]]:
