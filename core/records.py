@@ -126,11 +126,14 @@ class Filters:
     until: str = ""
 
     def allows(self, chunk: Chunk) -> bool:
-        if self.sources and chunk.source not in self.sources:
+        return self.allows_document(chunk.source, chunk.date)
+
+    def allows_document(self, source: str, date: str) -> bool:
+        if self.sources and source not in self.sources:
             return False
-        if (self.since or self.until) and not chunk.date:
+        if (self.since or self.until) and not date:
             return False
-        return (not self.since or chunk.date >= self.since) and (not self.until or chunk.date <= self.until)
+        return (not self.since or date >= self.since) and (not self.until or date <= self.until)
 
 
 @dataclass(frozen=True)

@@ -130,6 +130,23 @@ class Store:
         for i in range(0, len(ids), self.max_batch):
             self.chunks.delete(ids=ids[i:i + self.max_batch])
 
+    def chunks_of(self, sources: list[str]) -> dict[str, list[Chunk]]:
+        """The stored chunks of some documents (any version), by source."""
+        out: dict[str, list[Chunk]] = {}
+        for page in self._pages(self.chunks, {"source": {"$in": sorted(set(sources))}}, ["metadatas", "documents"]):
+            for c, t, m in zip(page["ids"], page["documents"], page["metadatas"]):
+                out.setdefault(m["source"], []).append(chunk_from(c, t, m))
+        return out
+
+    def chunks_by_id(self, ids: list[str]) -> dict[str, tuple[Chunk, list[float]]]:
+        """Stored chunks with their vectors, by id (ids that do not exist are left out)."""
+        found: dict[str, tuple[Chunk, list[float]]] = {}
+        for i in range(0, len(ids), PAGE):
+            got = self.chunks.get(ids=ids[i:i + PAGE], include=["metadatas", "documents", "embeddings"])
+            rows = zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"])
+            found.update({c: (chunk_from(c, t, m), list(e)) for c, t, m, e in rows})
+        return found
+
     def all_chunks(self) -> list[Chunk]:
         out = []
         for page in self._pages(self.chunks, None, ["metadatas", "documents"]):

@@ -23,7 +23,6 @@ from learn.data import SPLITS, collect, read_squad, split_articles, split_corpus
 from rag.answer.features import QUESTION_FEATURES, SENTENCE_FEATURES
 from rag.answer.model import ARTEFACT, AnswererModel
 from rag.answer.spans import SPAN_FEATURES
-from text.terms import idf_table
 
 SEED = 13
 NOANS_WEIGHTS = (0.0, 0.3, 1.0)   # how much SQuAD's adversarial NoAns questions count in the evidence model
@@ -51,8 +50,7 @@ def load_split(name: str, articles: list[dict], settings: Settings, limit: int |
         examples = collect(assistant, articles, limit, seed, lambda n, total: say(f"  {name}: {n}/{total}"))
         cache.write_bytes(pickle.dumps(examples))
         say(f"  {name}: {len(examples)} examples retrieved in {time.perf_counter() - began:.0f} s")
-    idf, max_idf = idf_table([set(t) for t in assistant.corpus.terms])
-    return fit.Split(examples, idf, max_idf)
+    return fit.Split(examples, assistant.corpus.idf, assistant.corpus.max_idf)
 
 
 def train(settings: Settings, out: Path = ARTEFACT, limit: int | None = None, seed: int = SEED, say=print,

@@ -16,6 +16,7 @@ from core.errors import RagError
 from core.records import Answer, DocumentInfo, Event, Filters, IngestReport, Message
 from core.settings import Settings
 from index.embed import Embedder
+from index.lexicon import Lexicon
 from index.lock import generation, index_lock, no_writer
 from index.pipeline import Ingestor, Progress, remove_document
 from index.readers import supported
@@ -37,6 +38,7 @@ class Assistant:
         resolve(None, self.settings.answer.mode, True)   # an unknown RAG_MODE fails here, naming the choices
         self.reranker = make_reranker(self.settings.retrieval.reranker)
         self.store = store or Store(self.settings.store)
+        self.lexicon = Lexicon.for_store(self.settings.store)
         self.embedder = embedder or Embedder.from_settings(self.settings.ingest)
         self._llm = llm
         self._answerers: dict[str, Answerer] = {}
@@ -90,7 +92,7 @@ class Assistant:
 
     def _load(self) -> None:
         stamp = self._stamp()  # read first: a write during the load makes the next check reload
-        self._corpus_stamp, self._checked, self._corpus = stamp, time.monotonic(), Corpus.load(self.store)
+        self._corpus_stamp, self._checked, self._corpus = stamp, time.monotonic(), Corpus.load(self.store, self.lexicon)
 
     def _stamp(self) -> tuple[int, int, str]:
         return self.store.count(), self.store.document_count(), generation(self.settings.store)

@@ -43,7 +43,14 @@ class HybridRetriever(BaseRetriever):
     def restating(self, sentence: str, limit: int = RESTATING) -> list[ScoredChunk]:
         """The passages that share most words with `sentence` (lexical search with the sentence itself), among
         those the filters allow: where copies of a sentence are, however the question ranked them."""
-        return [ScoredChunk(self.corpus.by_id[cid], 0.0) for cid in self.corpus.bm25.search(sentence, limit, self.filters)]
+        ids = self.corpus.bm25.search(sentence, limit, self.filters)
+        found = self.fetch(ids)
+        return [ScoredChunk(found[cid][0], 0.0) for cid in ids if cid in found]
+
+    def fetch(self, ids: list[str]) -> dict[str, tuple[Chunk, list[float]]]:
+        """Committed passages of the snapshot with their vectors, by id, read from the store."""
+        found = self.store.chunks_by_id(ids) if ids else {}
+        return {cid: got for cid, got in found.items() if self.corpus.committed(got[0])}
 
     def depth(self) -> int:
         """How many times deeper to search than usual: as many as the largest family of near-copies, so that
@@ -56,16 +63,18 @@ class HybridRetriever(BaseRetriever):
         vector = vector or self.encode_query(query)
         depth = self.depth()
         found = dense(self.store, self.corpus, vector, self.candidates * depth, self.filters)
-        vectors = {s.chunk.id: v for s, v in found}
+        known = {s.chunk.id: (s.chunk, v) for s, v in found}
         lexical = self.corpus.bm25.search(query, self.candidates * depth, self.filters)
         fused = rrf([[s.chunk.id for s, _ in found], lexical], self.rrf_k)[: self.top_k * 3 * depth]
-        missing = [cid for cid, _ in fused if cid not in vectors]
-        vectors.update(self.store.embeddings_of(missing) if missing else {})
-        scored = [ScoredChunk(self.corpus.by_id[cid], score, _cosine(vector, vectors.get(cid))) for cid, score in fused]
+        known.update(self.fetch([cid for cid, _ in fused if cid not in known]))
+        vectors = {cid: v for cid, (_, v) in known.items()}
+        scored = [ScoredChunk(known[cid][0], score, _cosine(vector, vectors[cid])) for cid, score in fused if cid in known]
         reranked = self.reranker.rerank(query, scored)
         kept = collapse([(s, vectors.get(s.chunk.id)) for s in reranked], self.corpus.duplicates)
         top = kept[: self.top_k]
-        return top + variants(top, kept[self.top_k:], vectors, self.corpus.duplicates)
+        chosen = top + variants(top, kept[self.top_k:], vectors, self.corpus.duplicates)
+        self.corpus.prime_text([query] + [f"{s.chunk.title} {s.chunk.text}" for s in chosen])
+        return chosen
 
 
 MAX_DEPTH = 50

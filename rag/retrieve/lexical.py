@@ -1,35 +1,71 @@
-"""Lexical: BM25 (bm25s) over the terms of the committed passages."""
+"""Lexical: BM25 over the lexicon's postings of the question's own terms (no passage is read)."""
 from __future__ import annotations
+
+from collections import Counter
+from typing import Callable
 
 import numpy as np
 
-from core.records import Chunk, Filters
+from core.records import Filters
+from index.lexicon import Lexicon, gather
 from text.terms import terms
+
+K1, B = 1.5, 0.75   # Lucene's BM25 (as bm25s computed it before the lexicon was persistent)
+
+
+def bm25(tf: np.ndarray, length: np.ndarray, df: int, passages: int, mean_length: float) -> np.ndarray:
+    """Lucene BM25 weight of one term in passages with term counts `tf` and lengths `length`.
+
+    >>> bm25(np.array([1, 2]), np.array([10, 10]), df=2, passages=10, mean_length=10.0).round(3).tolist()
+    [0.593, 0.847]
+    """
+    idf = np.log(1 + (passages - df + 0.5) / (df + 0.5))
+    return idf * tf / (tf + K1 * (1 - B + B * length / max(mean_length, 1e-9)))
+
+
+def top(keys: np.ndarray, scores: np.ndarray, n: int) -> list[int]:
+    """The `n` keys with the highest summed scores, best first (ties: smaller key first).
+
+    >>> top(np.array([5, 3, 5, 9]), np.array([1.0, 1.5, 1.0, 0.5]), 2)
+    [5, 3]
+    """
+    unique, inverse = np.unique(keys, return_inverse=True)
+    totals = np.bincount(inverse, weights=scores)
+    order = np.lexsort((unique, -totals))[:n]
+    return [int(unique[i]) for i in order if totals[i] > 0]
 
 
 class Bm25:
-    """A BM25 index of passages given as term lists (in the order of `chunks`)."""
+    """BM25 over the passages of a snapshot: `documents` maps each committed document id of the lexicon to
+    its (source, date); `passages` and `tokens` are their passage and term counts."""
 
-    def __init__(self, chunks: list[Chunk], chunk_terms: list[list[str]]):
-        self.chunks = chunks
-        self.model = self._index(chunk_terms) if chunks else None
-
-    @staticmethod
-    def _index(chunk_terms: list[list[str]]):
-        import bm25s
-
-        model = bm25s.BM25()
-        model.index([t or ["\x00"] for t in chunk_terms], show_progress=False)
-        return model
+    def __init__(self, lexicon: Lexicon, documents: dict[int, tuple[str, str]], passages: int, tokens: int):
+        self.lexicon, self.documents = lexicon, documents
+        self.passages, self.mean_length = passages, tokens / max(passages, 1)
 
     def search(self, query: str, n: int, filters: Filters = Filters()) -> list[str]:
         """Ids of the passages sharing terms with `query`, best first, at most `n`, only those `filters` allow."""
-        q = [t for t in terms(query) if t in self.model.vocab_dict] if self.model else []
-        if not q:
+        wanted = Counter(terms(query))
+        rows = self.lexicon.postings(wanted) if wanted and self.passages else {}
+        allowed = self._allowed(filters)
+        keys, scores = [], []
+        for term, times in wanted.items():
+            found = gather(rows.get(term, []), self.documents.__contains__)
+            if len(found.ord):
+                keep = allowed(found.doc_id)
+                keys.append((found.doc_id[keep] << 32) | found.ord[keep].astype(np.int64))
+                scores.append(times * bm25(found.tf[keep], found.length[keep], len(found.ord), self.passages,
+                                           self.mean_length))
+        if not keys:
             return []
-        mask = None
-        if filters != Filters():
-            mask = np.array([1.0 if filters.allows(c) else 0.0 for c in self.chunks], dtype=np.float32)
-        ids, scores = self.model.retrieve([q], k=min(n, len(self.chunks)), show_progress=False,
-                                          weight_mask=mask, n_threads=1)
-        return [self.chunks[i].id for i, s in zip(ids[0], scores[0]) if s > 0]
+        best = top(np.concatenate(keys), np.concatenate(scores), n)
+        ids = self.lexicon.chunk_ids([(k >> 32, k & 0xFFFFFFFF) for k in best])
+        return [ids[(k >> 32, k & 0xFFFFFFFF)] for k in best if (k >> 32, k & 0xFFFFFFFF) in ids]
+
+    def _allowed(self, filters: Filters) -> Callable[[np.ndarray], np.ndarray]:
+        """A mask function over document ids: the documents `filters` allow (all when there are none)."""
+        if filters == Filters():
+            return lambda ids: np.ones(len(ids), dtype=bool)
+        ok = np.array(sorted(d for d, (source, date) in self.documents.items()
+                             if filters.allows_document(source, date)), dtype=np.int64)
+        return lambda ids: np.isin(ids, ok)
