@@ -18,8 +18,6 @@ from core.settings import Settings
 from index.embed import Embedder
 from index.lexicon import Lexicon
 from index.lock import generation, index_lock, no_writer
-from index.pipeline import Ingestor, Progress, remove_document
-from index.readers import supported
 from index.store import Store
 from rag.answer import ANSWERERS, Answerer, Tools, resolve
 from rag.rerank import make_reranker
@@ -48,7 +46,10 @@ class Assistant:
         self._ingest_lock = threading.Lock()
 
     # --- the index
-    def ingest(self, paths, progress: Progress | None = None) -> IngestReport:
+    def ingest(self, paths, progress=None) -> IngestReport:
+        """Index files and folders; `progress(done, total, note)` is called as it goes."""
+        from index.pipeline import Ingestor   # not imported by a question: the readers load slowly
+
         paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
         with self._ingest_lock, index_lock(self.settings.store):
             report = Ingestor(self.settings.ingest, self.store, self.embedder).run(paths, progress)
@@ -60,6 +61,8 @@ class Assistant:
         match = self._resolve(source)
         if not match:
             return False
+        from index.pipeline import remove_document
+
         with self._ingest_lock, index_lock(self.settings.store):
             remove_document(self.store, match)
             self.refresh()
@@ -83,6 +86,8 @@ class Assistant:
     @staticmethod
     def supported_types() -> list[str]:
         """The file suffixes that can be indexed ('.docx', '.html', ...)."""
+        from index.readers import supported
+
         return supported()
 
     def refresh(self) -> None:

@@ -2,8 +2,8 @@
 
 `Retriever` is the seam: anything with `search(query, vector=None) -> list[ScoredChunk]`
 (best first). The one used is `HybridRetriever` (dense + BM25, fused by
-reciprocal rank, reranked, near-duplicates collapsed), also a llama-index
-`BaseRetriever` whose `retrieve()` is the path the answerers call.
+reciprocal rank, reranked, near-duplicates collapsed); `as_llama_index()` wraps any
+of them as a llama-index `BaseRetriever` (`rag.retrieve.llama`) for pipelines of your own.
 """
 from __future__ import annotations
 

@@ -1,16 +1,14 @@
 """Hybrid retrieval: dense + BM25 over the same committed passages, fused by reciprocal rank, reranked,
 near-duplicates collapsed.
 
-`HybridRetriever` is a llama-index `BaseRetriever`: `retrieve("question")` returns
-`NodeWithScore`s (metadata: source, title, date, start, end), so it can be
-handed to a user's own llama-index pipeline; the answerers call the same path
-through `search`, which turns the nodes back into `ScoredChunk`s.
+`HybridRetriever.search` is what the answerers call. For a llama-index pipeline of your own,
+`retrieve("question")` (or `as_llama_index()`, a llama-index `BaseRetriever`) returns `NodeWithScore`s
+with metadata source, title, date, start, end. llama-index is imported only then: importing it costs
+0.9 s of a 2-second cold start, and a question from the shell does not need it.
 """
 from __future__ import annotations
 
 import numpy as np
-from llama_index.core.retrievers import BaseRetriever
-from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from core.records import Chunk, Filters, ScoredChunk
 from rag.rerank import NoReranker, Reranker
@@ -21,24 +19,28 @@ from rag.retrieve.fuse import rrf
 
 RESTATING = 10      # passages searched for copies of the answer's sentence (a document and a few near-copies)
 
-CHUNK_FIELDS = ("source", "start", "end", "doc_hash", "title", "date", "ordinal")
-HIDDEN_FROM_MODELS = ["start", "end", "doc_hash", "ordinal", "similarity"]  # offsets mean nothing to an LLM
 
 
-class HybridRetriever(BaseRetriever):
+class HybridRetriever:
     def __init__(self, store, corpus: Corpus, encode_query, top_k: int = 5, candidates: int = 20,
                  rrf_k: int = 60, filters: Filters = Filters(), reranker: Reranker | None = None):
-        super().__init__()
         self.store, self.corpus, self.encode_query = store, corpus, encode_query
         self.top_k, self.candidates, self.rrf_k, self.filters = top_k, candidates, rrf_k, filters
         self.reranker = reranker or NoReranker()
 
     def search(self, query: str, vector: list[float] | None = None) -> list[ScoredChunk]:
-        """The passages for `query`, best first, through llama-index's `retrieve` (its callbacks see them)."""
-        return [from_node(n) for n in self.retrieve(QueryBundle(query_str=query, embedding=vector))]
+        """The passages for `query` (its vector given when already computed), best first."""
+        return self.ranked(query, vector)
 
-    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        return [to_node(s) for s in self.ranked(query_bundle.query_str, query_bundle.embedding)]
+    def as_llama_index(self):
+        """This retriever as a llama-index `BaseRetriever`, for pipelines of your own."""
+        from rag.retrieve.llama import LlamaIndexRetriever
+
+        return LlamaIndexRetriever(self)
+
+    def retrieve(self, query):
+        """llama-index's `retrieve`: `NodeWithScore`s for a question string or `QueryBundle`."""
+        return self.as_llama_index().retrieve(query)
 
     def restating(self, sentence: str, limit: int = RESTATING) -> list[ScoredChunk]:
         """The passages that share most words with `sentence` (lexical search with the sentence itself), among
@@ -82,23 +84,3 @@ MAX_DEPTH = 50
 
 def _cosine(a: list[float], b: list[float] | None) -> float:
     return float(np.dot(a, b)) if b is not None else 0.0
-
-
-def to_node(scored: ScoredChunk) -> NodeWithScore:
-    """A passage as a llama-index node; `from_node` reverses it.
-
-    >>> s = ScoredChunk(Chunk("c1", "/a.txt", "Text.", 4, 9, "h", "T", "2024-01-02", 3), 0.5, 0.8)
-    >>> from_node(to_node(s)) == s
-    True
-    """
-    c = scored.chunk
-    metadata = {field: getattr(c, field) for field in CHUNK_FIELDS} | {"similarity": scored.similarity}
-    node = TextNode(id_=c.id, text=c.text, metadata=metadata, excluded_llm_metadata_keys=HIDDEN_FROM_MODELS,
-                    excluded_embed_metadata_keys=HIDDEN_FROM_MODELS)
-    return NodeWithScore(node=node, score=scored.score)
-
-
-def from_node(node: NodeWithScore) -> ScoredChunk:
-    meta = node.node.metadata
-    chunk = Chunk(node.node.node_id, text=node.node.get_content(), **{f: meta[f] for f in CHUNK_FIELDS})
-    return ScoredChunk(chunk, float(node.score or 0.0), float(meta.get("similarity", 0.0)))
