@@ -275,11 +275,20 @@ def eval_command(gold: Optional[Path] = typer.Option(None, help="Gold set (JSONL
 @app.command()
 @friendly
 def bench(quick: bool = typer.Option(False, "--quick"), as_json: bool = typer.Option(False, "--json"),
+          scale: Optional[str] = typer.Option(None, "--scale", help="Index sizes in chunks, e.g. 100000,1000000 "
+                                                                     "(default 1000 with --quick, else 1k,10k,100k)"),
+          stores: Optional[str] = typer.Option(None, "--stores", help="embedded,server (default: both; "
+                                                                       "--quick: embedded)"),
           index_dir: Optional[Path] = IndexDir):
-    """Measure ingest and query speed against the encoder ceiling and a naive llama-index pipeline."""
-    from eval.bench import main as run_bench
+    """Measure ingest and query speed against the encoder ceilings and a naive llama-index pipeline, and open
+    time, answer latency and memory at scale (synthetic chunks beyond the real corpus; the output says so)."""
+    from eval.bench import STORES, main as run_bench
 
-    run_bench(quick=quick, as_json=as_json, settings=settings_for(index_dir))
+    sizes = [int(x.replace("_", "")) for x in scale.split(",")] if scale else None
+    kinds = tuple(x.strip() for x in stores.split(",")) if stores else None
+    if kinds and not set(kinds) <= set(STORES):
+        raise typer.BadParameter(f"unknown store {stores!r}; choose from {', '.join(STORES)}", param_hint="--stores")
+    run_bench(quick=quick, as_json=as_json, settings=settings_for(index_dir), scale=sizes, stores=kinds)
 
 
 @app.command()

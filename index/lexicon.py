@@ -128,7 +128,7 @@ class Lexicon:
         self.db.close()
 
     # --- writing: whole documents, in transactions
-    def put(self, documents: list[tuple[str, str, list[Chunk]]]) -> None:
+    def put(self, documents: list[tuple[str, str, list[Chunk]]], terms_of=chunk_terms) -> None:
         """Hold these (source, document hash, chunks), replacing another version held of each source (a
         version already held, e.g. written meanwhile by another process, is kept)."""
         with self._write() as db:
@@ -137,7 +137,7 @@ class Lexicon:
                 if db.execute("SELECT 1 FROM docs WHERE source = ? AND doc_hash = ?", (source, doc_hash)).fetchone():
                     continue
                 change.subtract(self._drop(db, source))
-                change.update(self._add(db, source, doc_hash, chunks))
+                change.update(self._add(db, source, doc_hash, chunks, terms_of))
             self._count(db, change)
 
     @staticmethod
@@ -147,8 +147,8 @@ class Lexicon:
                        [(t, n) for t, n in change.items() if n])
         db.execute("DELETE FROM vocabulary WHERE df <= 0")
 
-    def _add(self, db, source: str, doc_hash: str, chunks: list[Chunk]) -> Counter:
-        passages = [chunk_terms(c) for c in chunks]
+    def _add(self, db, source: str, doc_hash: str, chunks: list[Chunk], terms_of) -> Counter:
+        passages = [terms_of(c) for c in chunks]
         postings = postings_of(passages)
         cursor = db.execute("INSERT INTO docs(source, doc_hash, chunks, tokens, terms) VALUES (?,?,?,?,?)",
                             (source, doc_hash, len(chunks), sum(map(len, passages)), " ".join(postings)))
