@@ -85,8 +85,8 @@ def _chunks(raw: RawDocument, text: str, meta: dict, settings: IngestSettings) -
 
 
 class Ingestor:
-    def __init__(self, settings: IngestSettings, store: Store, embedder: Embedder):
-        self.settings, self.store, self.embedder = settings, store, embedder
+    def __init__(self, settings: IngestSettings, store: Store, embedder: Embedder, lexicon=None):
+        self.settings, self.store, self.embedder, self.lexicon = settings, store, embedder, lexicon
         self.duplicates = NearDuplicates(store, settings.duplicate_threshold)
 
     def run(self, paths: list[str | Path], progress: Progress | None = None) -> IngestReport:
@@ -166,6 +166,8 @@ class Ingestor:
         self.store.upsert_chunks([c for p in window for c in p.chunks], [v for p in window for v in p.vectors])
         infos, vectors = self._describe(window, report)
         self.store.put_documents(infos, [p.text for p in window], vectors)
+        if self.lexicon is not None:   # after the commit: a crash in between is healed by the next sync
+            self.lexicon.put([(info.source, info.content_hash, p.chunks) for info, p in zip(infos, window)])
         updated = [i.source for i in infos if i.source in committed]
         keep = {c.id for p in window for c in p.chunks}
         self.store.delete_chunks([cid for cid, _, _ in self.store.chunk_keys(updated) if cid not in keep])
@@ -192,7 +194,7 @@ class Ingestor:
         for source in sorted(committed):
             if source not in present and any(source.startswith(f) for f in folders) \
                     and not os.path.lexists(source):
-                remove_document(self.store, source)
+                remove_document(self.store, source, self.lexicon)
                 report.removed.append(source)
 
 
@@ -203,9 +205,11 @@ class Ingestor:
         self.store.delete_chunks(stale)
 
 
-def remove_document(store: Store, source: str) -> None:
-    """Uncommit first, then delete the vectors, so no reader sees half a document."""
+def remove_document(store: Store, source: str, lexicon=None) -> None:
+    """Uncommit first, then delete the lexicon's postings and the vectors, so no reader sees half a document."""
     store.delete_document(source)
+    if lexicon is not None:
+        lexicon.drop([source])
     store.delete_chunks([cid for cid, _, _ in store.chunk_keys([source])])
 
 

@@ -52,7 +52,7 @@ class Assistant:
 
         paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
         with self._ingest_lock, index_lock(self.settings.store):
-            report = Ingestor(self.settings.ingest, self.store, self.embedder).run(paths, progress)
+            report = Ingestor(self.settings.ingest, self.store, self.embedder, self.lexicon).run(paths, progress)
             self.refresh()
         return report
 
@@ -64,7 +64,7 @@ class Assistant:
         from index.pipeline import remove_document
 
         with self._ingest_lock, index_lock(self.settings.store):
-            remove_document(self.store, match)
+            remove_document(self.store, match, self.lexicon)
             self.refresh()
         return True
 

@@ -112,3 +112,16 @@ def test_the_lexicon_lives_in_the_index_folder_one_per_collection_and_server(tmp
     assert len({embedded, served, other}) == 3 and all(p.parent == tmp_path for p in (embedded, served, other))
     Lexicon(embedded).close()
     assert embedded.exists()
+
+
+def test_an_ingest_writes_the_lexicon_as_it_commits(tmp_path, embedder, corpus_copy, monkeypatch):
+    """The ingest hands each committed window to the lexicon; nothing is read back from the store."""
+    from index.store import Store
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the ingest read passages back from the store")
+
+    monkeypatch.setattr(Store, "chunks_of", refuse)
+    assistant = Assistant(tmp_path / "index", embedder=embedder)
+    assistant.ingest([corpus_copy])
+    assert len(assistant.lexicon.held()) == 5 and "765" in assistant.ask(BORDER).text
