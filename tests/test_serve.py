@@ -272,3 +272,34 @@ def test_llm_answer_is_relayed_with_validated_citations(llm_served):
     raw = "".join(c.choices[0].delta.content or "" for c in streamed)
     final = streamed[-1].model_extra
     assert "[9]" in raw and "[9]" not in final["text"] and len(final["sources"]) == 1   # `text` is the checked one
+
+
+class Broken:
+    """An assistant with a bug in it: every question raises."""
+
+    def available_modes(self):
+        return ["offline"]
+
+    def mode_for(self, requested=None):
+        return "offline"
+
+    def ask(self, question, **options):
+        raise KeyError("no-such-chunk")
+
+    def stream(self, question, **options):
+        raise KeyError("no-such-chunk")
+        yield
+
+
+def test_errors_have_the_openai_shape_and_no_traceback(sample, caplog):
+    with running(create_app(Broken(), sample.settings, ui=False)) as url:
+        for stream in (False, True):
+            with pytest.raises(openai.InternalServerError) as raised:
+                client(url).chat.completions.create(model="offline", stream=stream,
+                                                    messages=[{"role": "user", "content": QUESTION}])
+            body = raised.value.body
+            assert body["type"] == "server_error" and "KeyError" in body["message"], body
+            assert "Traceback" not in raised.value.response.text
+        empty = httpx.post(url + "/v1/chat/completions", json={"model": "offline", "messages": []})
+        assert empty.status_code == 400 and empty.json()["error"]["param"] == "messages"
+    assert "Traceback" in caplog.text or any(r.exc_info for r in caplog.records)   # the details are in the log
