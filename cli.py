@@ -215,6 +215,17 @@ def ui(host: Optional[str] = typer.Option(None), port: Optional[int] = typer.Opt
     serve(settings_for(index_dir, ui_host=host, ui_port=port))
 
 
+@app.command()
+@friendly
+def serve(host: Optional[str] = typer.Option(None, help="Address to bind (default RAG_API_HOST or 127.0.0.1)"),
+          port: Optional[int] = typer.Option(None, help="Port (default RAG_API_PORT or 8000)"),
+          index_dir: Optional[Path] = IndexDir):
+    """Serve the OpenAI-compatible API (/v1), a documents API, /docs and the chat UI (/) in one process."""
+    from serve.api import run
+
+    run(settings_for(index_dir, api_host=host, api_port=port))
+
+
 @app.command(name="eval")
 @friendly
 def eval_command(gold: Optional[Path] = typer.Option(None, help="Gold set (JSONL)"),

@@ -1,7 +1,7 @@
 """The one typed settings object, built once at each entry point and passed down.
 
 Settings come in groups, one a stage: `store`, `ingest`, `retrieval`, `answer`,
-`llm`, `ui`; each stage is handed its own group. Every field is an environment
+`llm`, `ui`, `api`; each stage is handed its own group. Every field is an environment
 variable with the prefix ``RAG_`` (``RAG_INDEX_DIR``, ``RAG_TOP_K``,
 ``RAG_LLM_MODEL``, ``RAG_UI_PORT`` ...) and a flat keyword of `Settings`:
 
@@ -125,8 +125,19 @@ class UISettings(Group):
     concurrency: int = Field(2, ge=1, description="Questions answered at once by the UI")
 
 
+class APISettings(Group):
+    model_config = SettingsConfigDict(env_prefix="RAG_API_", extra="forbid", frozen=True)
+
+    key: SecretStr = Field(SecretStr(""), description="Bearer key every route of `rag serve` but /health requires "
+                                                      "(empty = none; never logged)")
+    host: str = Field("127.0.0.1", description="Address `rag serve` binds")
+    port: int = Field(8000, description="`rag serve` port")
+    workers: int = Field(0, ge=0, description="Questions answered at once by `rag serve` (0 = number of cores, "
+                                              "at least 2); uploads and removals run one at a time beside them")
+
+
 GROUPS: dict[str, type[Group]] = {"store": StoreSettings, "ingest": IngestSettings, "retrieval": RetrievalSettings,
-                                  "answer": AnswerSettings, "llm": LLMSettings, "ui": UISettings}
+                                  "answer": AnswerSettings, "llm": LLMSettings, "ui": UISettings, "api": APISettings}
 
 
 def flat_names() -> dict[str, tuple[str, str]]:
@@ -153,6 +164,7 @@ class Settings(BaseSettings):
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     ui: UISettings = Field(default_factory=UISettings)
+    api: APISettings = Field(default_factory=APISettings)
 
     def __init__(self, **values: Any):
         try:

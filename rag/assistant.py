@@ -58,7 +58,7 @@ class Assistant:
 
     def remove(self, source: str) -> bool:
         """Remove a document by path or file name; its passages stop appearing at once."""
-        match = self._resolve(source)
+        match = self.indexed_source(source)
         if not match:
             return False
         from index.pipeline import remove_document
@@ -68,7 +68,7 @@ class Assistant:
             self.refresh()
         return True
 
-    def _resolve(self, source: str, docs: list[str] | None = None) -> str:
+    def indexed_source(self, source: str, docs: list[str] | None = None) -> str:
         """The indexed document `source` names (a path or a unique file name), or ''."""
         docs = docs if docs is not None else [d.source for d in self.store.documents()]
         if source in docs:
@@ -81,7 +81,7 @@ class Assistant:
         return self.store.documents()
 
     def document_text(self, source: str) -> str:
-        return self.store.document_text(self._resolve(source) or source)
+        return self.store.document_text(self.indexed_source(source) or source)
 
     @staticmethod
     def supported_types() -> list[str]:
@@ -157,11 +157,22 @@ class Assistant:
         """The retriever a question uses (also a llama-index retriever for pipelines of your own)."""
         r = self.settings.retrieval
         docs = [d.source for d in self.store.documents()] if sources else []
-        resolved = tuple(self._resolve(x, docs) or x for x in (sources or ()))
+        resolved = tuple(self.indexed_source(x, docs) or x for x in (sources or ()))
         filters = Filters(resolved, str(since or ""), str(until or ""))
         k = top_k or r.top_k
         return HybridRetriever(self.store, self.corpus, self.embedder.encode_one, k, max(r.candidates, k * 2),
                                r.rrf_k, filters, self.reranker)
+
+    def as_retriever(self, **filters):
+        """This assistant's retriever for llama-index pipelines (a `BaseRetriever`; filters as `retriever`)."""
+        return self.retriever(**filters).as_llama_index()
+
+    def as_query_engine(self, **options):
+        """A llama-index query engine answering through `ask` with these options; its responses carry the
+        citations as source nodes (see `rag.query_engine`)."""
+        from rag.query_engine import AssistantQueryEngine, check_options
+
+        return AssistantQueryEngine(assistant=self, options=check_options(options))
 
     def ask(self, question: str, *, sources=None, since=None, until=None, top_k=None, mode=None,
             history: list[Message] | None = None) -> Answer:

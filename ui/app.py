@@ -285,7 +285,7 @@ def credentials(settings: Settings) -> tuple[str, str] | None:
     return (user, password) if user else None
 
 
-def _warm_up(assistant) -> float:
+def warm_up(assistant) -> float:
     """Answer a throwaway question before serving, so the first real one does not wait for the model; seconds."""
     began = time.perf_counter()
     try:
@@ -307,14 +307,30 @@ def serve(settings: Settings, assistant=None) -> None:
         print(f"warning: the UI on {settings.ui.host} is reachable from the network without a password; "
               "set RAG_UI_USER and RAG_UI_PASSWORD", file=sys.stderr)
     print("loading the embedding model and the index…", flush=True)
-    warm = _warm_up(assistant)
-    demo = build_app(assistant, settings).queue(default_concurrency_limit=max(1, settings.ui.concurrency))
-    _, url, _ = demo.launch(server_name=settings.ui.host, server_port=settings.ui.port, auth=auth,
-                            max_file_size=int(settings.ui.upload_mb * 1_000_000), prevent_thread_lock=True,
-                            quiet=True, show_error=False, ssr_mode=False, theme=_theme(), css=CSS, js=JS)
+    warm = warm_up(assistant)
+    demo = queued(assistant, settings)
+    _, url, _ = demo.launch(
+        server_name=settings.ui.host, server_port=settings.ui.port, prevent_thread_lock=True, quiet=True,
+        **page_options(settings))
     print(f"docqa UI running at {url} (ready after {warm:.1f} s{'; basic auth on' if auth else ''}; "
           "Ctrl+C to stop)", flush=True)
     demo.block_thread()
+
+
+def queued(assistant, settings: Settings) -> gr.Blocks:
+    """The UI with its queue: settings.ui.concurrency questions at once."""
+    return build_app(assistant, settings).queue(default_concurrency_limit=max(1, settings.ui.concurrency))
+
+
+def page_options(settings: Settings) -> dict:
+    """What `rag ui` and `rag serve` serve the page with: its login, upload cap, look; no error details."""
+    return dict(auth=credentials(settings), max_file_size=int(settings.ui.upload_mb * 1_000_000), show_error=False,
+                ssr_mode=False, theme=_theme(), css=CSS, js=JS)
+
+
+def mount(app, assistant, settings: Settings, path: str = "/"):
+    """The same UI inside another FastAPI app (`rag serve`), at `path`, with its own login."""
+    return gr.mount_gradio_app(app, queued(assistant, settings), path=path, **page_options(settings))
 
 
 def _theme():

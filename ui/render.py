@@ -18,6 +18,7 @@ from pathlib import Path
 
 from core.records import Answer, Citation, Conflict, DocumentInfo, IngestReport
 from rag.citations import groups
+from ui.uploads import outcomes
 
 CONTEXT_CHARS = 300
 REFUSAL_PREFIX = "Not in the documents:"
@@ -347,14 +348,7 @@ def ingest_summary(report: IngestReport | None, refused: list[tuple[str, str]],
     >>> "a.txt" in html_out, "empty &lt;file&gt;" in html_out, "c.exe" in html_out
     (True, True, True)
     """
-    names = names or {}
-    rows: list[tuple[str, str, str]] = []
-    if report is not None:
-        for status, sources in (("indexed", report.added), ("updated", report.updated),
-                                ("unchanged", report.unchanged)):
-            rows += [(names.get(s, Path(s).name), status, "") for s in sources]
-        rows += [(names.get(s, Path(s).name), "failed", reason) for s, reason in report.failed]
-    rows += [(name, "refused", reason) for name, reason in refused]
+    rows = [(o.name, o.status, o.reason) for o in outcomes(report, refused, dict(names or {}))]
     if not rows:
         return '<p class="ingest-empty">No file was received.</p>'
     ok = sum(status in {"indexed", "updated", "unchanged"} for _, status, _ in rows)

@@ -16,12 +16,40 @@ from pathlib import Path
 MAX_NAME_CHARS = 120
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one uploaded file: indexed, updated, unchanged, failed (reading it) or refused (before)."""
+
+    name: str
+    status: str
+    reason: str = ""
+    source: str = ""          # the indexed document's path (what answers cite), when it was stored
+
+
 @dataclass
 class Accepted:
     """Uploads copied into the uploads folder (stored path -> uploaded name) and the ones refused."""
 
     stored: dict[str, str] = field(default_factory=dict)
     refused: list[tuple[str, str]] = field(default_factory=list)
+
+
+def outcomes(report, refused: list[tuple[str, str]], names: dict[str, str] | None = None) -> list[Outcome]:
+    """One Outcome a file, from the ingest report of the stored uploads and the refusals before it;
+    `names` maps stored paths to uploaded names.
+
+    >>> from core.records import IngestReport
+    >>> rows = outcomes(IngestReport(added=["/u/a.txt"], failed=[("/u/b.pdf", "empty")]), [("c.exe", "bad type")])
+    >>> [(o.name, o.status, o.reason, o.source) for o in rows]
+    [('a.txt', 'indexed', '', '/u/a.txt'), ('b.pdf', 'failed', 'empty', '/u/b.pdf'), ('c.exe', 'refused', 'bad type', '')]
+    """
+    names, rows = names or {}, []
+    if report is not None:
+        for status, sources in (("indexed", report.added), ("updated", report.updated),
+                                ("unchanged", report.unchanged)):
+            rows += [Outcome(names.get(s, Path(s).name), status, "", s) for s in sources]
+        rows += [Outcome(names.get(s, Path(s).name), "failed", reason, s) for s, reason in report.failed]
+    return rows + [Outcome(name, "refused", reason) for name, reason in refused]
 
 
 def uploads_dir(index_dir: Path) -> Path:
