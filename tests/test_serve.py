@@ -303,3 +303,32 @@ def test_errors_have_the_openai_shape_and_no_traceback(sample, caplog):
         empty = httpx.post(url + "/v1/chat/completions", json={"model": "offline", "messages": []})
         assert empty.status_code == 400 and empty.json()["error"]["param"] == "messages"
     assert "Traceback" in caplog.text or any(r.exc_info for r in caplog.records)   # the details are in the log
+
+
+def test_the_rag_serve_command_serves_the_index(sample, tmp_path):
+    """The command a user runs, as its own process: health, then a cited completion over the sample index."""
+    import os
+    import subprocess
+    import sys
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")} | {"HF_HUB_OFFLINE": "1"}
+    rag = Path(sys.executable).with_name("rag")
+    proc = subprocess.Popen([str(rag), "serve", "--port", str(port), "--index-dir", str(sample.settings.store.index_dir)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, proc.stderr.read()[-2000:]
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(url + "/health", timeout=1).status_code == 200:
+                    break
+            assert time.monotonic() < deadline, "rag serve did not answer /health within 60 s"
+            time.sleep(0.3)
+        reply = client(url).chat.completions.create(model="offline", messages=[{"role": "user", "content": QUESTION}])
+        assert FACT in reply.choices[0].message.content
+        assert names(reply.model_extra["sources"]) & set(JPOST)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
