@@ -249,7 +249,9 @@ def eval_command(gold: Optional[Path] = typer.Option(None, help="Gold set (JSONL
                                                 "constructed suites scored beside the plain run"),
                  index_dir: Optional[Path] = typer.Option(
                      None, "--index-dir", help="Answer from this index (default: an index of the corpus alone, "
-                                               "built for the run and cached by its content hash)")):
+                                               "built for the run and cached by its content hash)"),
+                 mode: Optional[str] = typer.Option(None, "--mode", help="auto | offline | llm (any registered "
+                                                                         "answer mode; default RAG_MODE)")):
     """Score answers against gold Q&A pairs or a public benchmark."""
     from eval import command
 
@@ -266,7 +268,7 @@ def eval_command(gold: Optional[Path] = typer.Option(None, help="Gold set (JSONL
     from eval.robustness import parse_suites
 
     suites = parse_suites(robustness) if robustness else None
-    settings = settings_for(index_dir)
+    settings = settings_for(index_dir, mode=mode)
     corpus = docs or settings.shared / "corpus"
     if gold and not corpus.is_dir():
         raise RagError(f"the corpus folder {corpus} does not exist (give it with --docs FOLDER)")

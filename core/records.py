@@ -138,9 +138,12 @@ class Filters:
 
 @dataclass(frozen=True)
 class Delta:
-    """A piece of answer text as it is produced (streamed before the final `Answer`)."""
+    """A piece of answer text as it is produced (streamed before the final `Answer`). A `provisional` piece
+    (an LLM's reply, not yet validated) may be withdrawn: the final `Answer` replaces everything streamed, so
+    show it as unconfirmed until then."""
 
     text: str
+    provisional: bool = False
 
 
 @dataclass
@@ -158,6 +161,7 @@ class Answer:
     confidence: float | None = None  # the evidence probability that the documents answer (offline model)
     withheld: str = ""              # on a refusal: the answer the evidence was too weak for (for eval curves)
     conflicts: list[Conflict] = field(default_factory=list)  # where the sources disagree on the answer
+    invalid_markers: int = 0         # an LLM reply's [n] markers that pointed at no passage (removed)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

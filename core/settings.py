@@ -99,10 +99,19 @@ class AnswerSettings(Group):
 class LLMSettings(Group):
     model_config = SettingsConfigDict(env_prefix="RAG_LLM_", extra="forbid", frozen=True)
 
-    model: str = Field("gpt-4o-mini", description="Model name for the OpenAI-compatible server")
+    model: str = Field("gpt-4o-mini", description="Model name for the OpenAI-compatible server; empty = the "
+                                                  "server's only model (asked at /v1/models)")
     base_url: str = Field("", description="OpenAI-compatible base URL (vLLM, Ollama, llama.cpp, LM Studio)")
-    timeout: float = Field(30.0, description="Seconds before one LLM request is abandoned")
+    timeout: float = Field(30.0, gt=0, description="Seconds one LLM request may wait for the server (to answer, "
+                                                   "or for its next piece)")
     retries: int = Field(2, ge=0, description="Retries on 429/5xx/timeouts before the offline fallback")
+    max_tokens: int = Field(200, ge=1, description="Tokens an answer may have (four cited sentences need ~150)")
+    stop: list[str] = Field(["Question:", "<passage", "Passages:", "<|im_start|>"], max_length=4,
+                            description="Stop sequences of an answer request (JSON list, at most 4): the "
+                                        "prompt's own forms, so a model imitating the prompt stops there")
+    first_token_seconds: float = Field(6.0, gt=0, description="Seconds a question may wait for the reply's first "
+                                                              "piece, retries and a follow-up's rewrite included")
+    answer_seconds: float = Field(3.5, gt=0, description="Seconds a reply may take after its first piece")
 
     @property
     def api_key(self) -> str:
@@ -112,6 +121,15 @@ class LLMSettings(Group):
     @property
     def configured(self) -> bool:
         return bool(self.base_url or self.api_key)
+
+    @property
+    def budget(self) -> float:
+        """Seconds a question may wait for the LLM at most: its first piece, then the rest of the reply.
+
+        >>> LLMSettings(first_token_seconds=5, answer_seconds=3).budget
+        8.0
+        """
+        return self.first_token_seconds + self.answer_seconds
 
 
 class UISettings(Group):

@@ -189,7 +189,9 @@ def bench_home(settings: Settings, name: str) -> Path:
 
 
 def summary_lines(result: EvalReport) -> list[str]:
-    return [f"{k:32} {v}" for k, v in reports.summary_rows(result.summary)]
+    reasons = result.summary.get("llm_fallbacks_by_reason") or {}
+    return ([f"{k:32} {v}" for k, v in reports.summary_rows(result.summary)]
+            + [f"  fallback: {reason} × {count}" for reason, count in reasons.items()])
 
 
 def load_results(folder: Path) -> dict:

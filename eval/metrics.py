@@ -162,12 +162,56 @@ def aggregate(items: list[dict]) -> dict:
     summary.update({f"answerable_{k}": average(answerable, k) for k in ITEM_SCORES})
     summary.update(refusal_scores(items))
     latencies = [i["latency_ms"] for i in items]
-    summary.update({"latency_p50_ms": percentile(latencies, 50), "latency_p95_ms": percentile(latencies, 95)})
+    summary.update({"latency_p50_ms": percentile(latencies, 50), "latency_p95_ms": percentile(latencies, 95),
+                    "latency_max_ms": max(latencies, default=None)})
+    summary.update(llm_outcomes(items))
     if any(i.get("confidence") is not None for i in items):
         summary["tradeoff"] = tradeoff(items)
     summary["by_kind"] = {kind: {"n": len(group), "accuracy": average(group, "correct")}
                           for kind, group in _group(items).items()}
     return summary
+
+
+def llm_outcomes(items: list[dict]) -> dict:
+    """What LLM mode did with each question (nothing when no question went to an LLM): the share answered by
+    the LLM, refused by the evidence gate without asking it, and given the offline answer instead (with how
+    many for each reason); of the LLM's answers, the share of its [n] markers that pointed at a passage and
+    the share of its (non-refusal) answers with every sentence cited.
+
+    >>> items = [{"mode": "llm", "notice": "", "abstained": False, "markers": 3, "invalid_markers": 1, "unsupported": 0},
+    ...          {"mode": "llm", "notice": "no passage is strong enough evidence: the LLM was not asked"},
+    ...          {"mode": "offline", "notice": "LLM reply withdrawn (it imitates the prompt ('Question:')): "
+    ...                                         "showing the offline answer"}]
+    >>> out = llm_outcomes(items)
+    >>> out["llm_answers_kept"], out["llm_fallbacks_by_reason"], out["llm_marker_validity"]
+    (0.333, {'withdrawn: it imitates the prompt': 1}, 0.75)
+    """
+    asked = [i for i in items if i.get("mode") == "llm" or i.get("notice", "").startswith("LLM ")]
+    if not asked:
+        return {}
+    kept = [i for i in asked if i["mode"] == "llm" and not i["notice"]]
+    fallbacks = [i for i in asked if i["mode"] != "llm"]
+    written = sum(i["markers"] + i["invalid_markers"] for i in kept)
+    cited = [i for i in kept if not i["abstained"]]
+    return {"llm_answers_kept": round(len(kept) / len(items), 3),
+            "llm_not_asked": round((len(asked) - len(kept) - len(fallbacks)) / len(items), 3),
+            "llm_fallbacks": round(len(fallbacks) / len(items), 3),
+            "llm_fallbacks_by_reason": dict(Counter(fallback_reason(i["notice"]) for i in fallbacks).most_common()),
+            "llm_marker_validity": round(sum(i["markers"] for i in kept) / written, 3) if written else None,
+            "llm_answers_all_cited": round(sum(not i["unsupported"] for i in cited) / len(cited), 3) if cited else None}
+
+
+def fallback_reason(notice: str) -> str:
+    """The reason of an offline-fallback notice, without its particulars (which markers, which form).
+
+    >>> fallback_reason("LLM unavailable (the reply was cut short (finish_reason length)): showing the offline answer")
+    'unavailable: the reply was cut short'
+    >>> fallback_reason("LLM reply withdrawn (it cites passages that do not exist ([9], [12])): showing the offline answer")
+    'withdrawn: it cites passages that do not exist'
+    """
+    kind = "withdrawn" if notice.startswith("LLM reply withdrawn") else "unavailable"
+    inner = notice[notice.find("(") + 1:notice.rfind("):")] if "(" in notice and "):" in notice else notice
+    return f"{kind}: {re.sub(r' [(].*[)]$', '', inner)}"
 
 
 def tradeoff(items: list[dict], points: int = 11) -> list[dict]:

@@ -13,7 +13,7 @@ SUMMARY_KEYS = ["n", "accuracy", "answerable_correct", "answerable_short_correct
                 "answerable_mrr", "answerable_exact_match", "answerable_f1", "answerable_words",
                 "answerable_cited_precision", "answerable_citation_support", "answerable_quote_fidelity",
                 "refusal_precision", "refusal_recall", "false_refusal_rate", "conflict_flagged", "latency_p50_ms",
-                "latency_p95_ms"]
+                "latency_p95_ms", "latency_max_ms"]
 
 
 GLOSSARY = {
@@ -37,6 +37,12 @@ GLOSSARY = {
     "conflict_flagged": "share of answers that report sources disagreeing on the answer's value",
     "latency_p50_ms": "median milliseconds to answer (after the warm-up)",
     "latency_p95_ms": "95th percentile milliseconds to answer",
+    "latency_max_ms": "milliseconds of the slowest question",
+    "llm_answers_kept": "LLM mode: share of questions answered by the LLM (its reply validated and kept)",
+    "llm_not_asked": "LLM mode: share refused by the evidence gate without asking the LLM",
+    "llm_fallbacks": "LLM mode: share given the offline answer because the LLM failed or its reply was withdrawn",
+    "llm_marker_validity": "LLM mode: share of the kept answers' [n] markers that pointed at a passage sent",
+    "llm_answers_all_cited": "LLM mode: share of the kept (non-refusal) answers with every sentence cited",
 }
 
 
@@ -86,6 +92,7 @@ def markdown(report, title: str, plots: list[str]) -> str:
     if run.get("baseline"):
         lines += ["", f"## Changes since {run['baseline']['path']}", "", "```", run["baseline"]["text"], "```"]
     lines += _tradeoff_lines(report.summary.get("tradeoff"))
+    lines += _fallback_lines(report.summary.get("llm_fallbacks_by_reason"))
     lines += ["", "## By kind", "", "| kind | n | accuracy |", "|---|---|---|"]
     lines += [f"| {k} | {v['n']} | {fmt(v['accuracy'])} |" for k, v in report.summary["by_kind"].items()]
     lines += [""] + [f"![{p}]({p})" for p in plots]
@@ -108,6 +115,18 @@ def _tradeoff_lines(rows: list[dict] | None) -> list[str]:
              "| threshold | answerable answered right | unanswerable refused | accuracy |", "|---|---|---|---|"]
     return lines + [f"| {r['threshold']} | {fmt(r['answerable_right'])} | {fmt(r['unanswerable_refused'])} | "
                     f"{fmt(r['accuracy'])} |" for r in rows]
+
+
+def _fallback_lines(reasons: dict | None) -> list[str]:
+    """LLM mode: why questions got the offline answer instead, most frequent first.
+
+    >>> _fallback_lines({"withdrawn: it repeats itself": 2})[-1]
+    '| withdrawn: it repeats itself | 2 |'
+    """
+    if not reasons:
+        return []
+    lines = ["", "## LLM fallbacks by reason", "", "| reason | questions |", "|---|---|"]
+    return lines + [f"| {_cell(reason)} | {count} |" for reason, count in reasons.items()]
 
 
 def _gate_lines(gate: dict | None) -> list[str]:
@@ -142,6 +161,8 @@ def html_page(report, title: str, plots: dict[str, bytes]) -> str:
     rows = "".join(f"<tr><td>{esc(k)}</td><td>{esc(v)}</td><td>{esc(GLOSSARY.get(k, ''))}</td></tr>"
                    for k, v in summary_rows(report.summary))
     gate = "".join(f"<p>{esc(line)}</p>" for line in _gate_lines(run.get("gate")) if line)
+    gate += "".join(f"<p>{esc(line)}</p>" for line in _fallback_lines(report.summary.get("llm_fallbacks_by_reason"))
+                    if line.strip("|-"))
     baseline = (f"<h2>Changes since {esc(run['baseline']['path'])}</h2><pre>{esc(run['baseline']['text'])}</pre>"
                 if run.get("baseline") else "")
     images = "".join(f'<img alt="{esc(n)}" src="data:image/png;base64,{base64.b64encode(b).decode()}">'

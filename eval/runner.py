@@ -11,6 +11,7 @@ from eval.gold import GoldItem
 from text.sentences import split_sentences
 from core.errors import RagError
 from core.records import Answer
+from rag.citations import markers
 
 
 @dataclass
@@ -43,6 +44,8 @@ def score_item(item: GoldItem, answer: Answer, latency_ms: float, text_of: Calla
                                                                        max_words)),
         "latency_ms": round(latency_ms, 1), "words": len(answer.text.split()),
         "conflict_flagged": bool(answer.conflicts), "conflicts": [c.to_dict() for c in answer.conflicts],
+        "markers": len(markers(answer.text)), "invalid_markers": answer.invalid_markers,
+        "unsupported": len(answer.unsupported_sentences),
         **_answerable_scores(item, answer, short, cited, rank, text_of),
     }
 

@@ -16,22 +16,48 @@ def first_sentence_reply(body: dict) -> str:
     return f"{sentence.rstrip('.')}. [1]"
 
 
+# Replies going nowhere, as small base models write them (the words are invented; what matters is the form).
+GOING_NOWHERE = {
+    "ramble": "Aslanov was a drug trafficker who lived abroad for many years. Passage [2]: The Iranian foreign "
+              "ministry said that the arrest was a provocation. Question: Who recruited Aslanov? Answer: The "
+              "passage says that he was recruited. " * 8,
+    "uncited": "Aslanov was a drug trafficker. He lived abroad for many years. He was recruited by agents. "
+               "He was arrested near a Jewish center. " * 8,
+    "loop": "<|im_end|>\n<|im_start|>user\n" * 60,
+    "repeat": "The money was offered to him [1] and the money was offered to him [1] and " * 20,
+    "invent": "Aslanov was offered $200,000 [12]. He was recruited abroad [14]. He was arrested [15]. " * 8,
+}
+# How each server streams (llama.cpp, Ollama, vLLM, OpenAI): the first delta, the last one, a usage-only
+# chunk (empty choices) after it, and whether a request naming a model it does not serve is refused (404).
+STYLES = {
+    "openai": {"first": {"role": "assistant", "content": ""}, "last": {}, "usage": True, "strict": False},
+    "llamacpp": {"first": {"role": "assistant", "content": None}, "last": {}, "usage": False, "strict": False},
+    "ollama": {"first": None, "last": {"role": "assistant", "content": ""}, "usage": False, "strict": True},
+    "vllm": {"first": {"role": "assistant", "content": ""}, "last": {"content": ""}, "usage": True,
+             "strict": True},
+}
+
+
 class FakeOpenAI:
     """`script` is a list of behaviours consumed one per request; the last one repeats.
 
-    Replies: "cite" | "cite9" | a callable(body) -> str (all streamed when asked to).
-    Failures: "429" | "500" | "401" (its message echoes the Authorization header, as real servers do) |
-    "malformed" (200, body not JSON) | "html" (200, a proxy's HTML page) | "drop" (no response at all) |
-    "hang" (nothing for hang_seconds, then 500) | streamed: "truncate" (cut mid-answer, no [DONE]) |
-    "hangmid" (one word, then silence for hang_seconds) | "length" (half the answer, finish_reason "length") |
-    "badchunks" (event payloads not JSON) | "empty" (finishes without a word) | "drip" (a word every
-    drip_seconds, complete at the end).
+    Replies: "cite" | "cite9" | a callable(body) -> str | one of GOING_NOWHERE (all streamed when asked to,
+    a word every `pace` seconds). Failures: "429" | "500" | "401" (its message echoes the Authorization
+    header, as real servers do) | "malformed" (200, body not JSON) | "html" (200, a proxy's HTML page) |
+    "drop" (no response at all) | "hang" (nothing for hang_seconds, then 500) | streamed: "truncate" (cut
+    mid-answer, no [DONE]) | "hangmid" (one word, then silence for hang_seconds) | "length" (half the answer,
+    finish_reason "length") | "badchunks" (event payloads not JSON) | "empty" (finishes without a word) |
+    "drip" (a word every drip_seconds, complete at the end).
+    `style` is how the stream is shaped (STYLES); `models` what GET /v1/models lists (None: no such route).
+    `disconnects` counts streams the client closed before their end.
     """
 
-    def __init__(self, hang_seconds: float = 5.0, drip_seconds: float = 0.3):
+    def __init__(self, hang_seconds: float = 5.0, drip_seconds: float = 0.3, pace: float = 0.0,
+                 style: str = "openai", models: list[str] | None = None):
         self.script: list = ["cite"]
         self.requests: list[dict] = []
-        self.hang_seconds, self.drip_seconds = hang_seconds, drip_seconds
+        self.hang_seconds, self.drip_seconds, self.pace = hang_seconds, drip_seconds, pace
+        self.style, self.models, self.disconnects = STYLES[style], models, 0
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -58,13 +84,23 @@ class FakeOpenAI:
             def log_message(self, *args):
                 pass
 
+            def do_GET(self):
+                fake.requests.append({"path": self.path, "headers": dict(self.headers), "body": None})
+                if self.path.rstrip("/") != "/v1/models" or fake.models is None:
+                    return fake._status(self, 404)
+                listed = {"object": "list", "data": [{"id": m, "object": "model", "owned_by": "me"}
+                                                     for m in fake.models]}
+                fake._raw(self, json.dumps(listed).encode(), "application/json")
+
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 fake.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
                 try:
+                    if fake.style["strict"] and body.get("model") not in (fake.models or []):
+                        return fake._status(self, 404)
                     fake.respond(self, body, fake.next_behaviour())
                 except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (a timeout test): nothing to answer
+                    fake.disconnects += 1  # the client gave up (a timeout, an abandoned reply)
 
         return Handler
 
@@ -79,7 +115,8 @@ class FakeOpenAI:
         if behaviour in ("malformed", "html"):
             payload = b"{not json" if behaviour == "malformed" else b"<html><body>502 Bad Gateway</body></html>"
             return self._raw(handler, payload, "application/json" if behaviour == "malformed" else "text/html")
-        text = "" if behaviour == "empty" else behaviour(body) if callable(behaviour) else first_sentence_reply(body)
+        text = "" if behaviour == "empty" else behaviour(body) if callable(behaviour) else \
+            GOING_NOWHERE.get(behaviour) or first_sentence_reply(body)
         if behaviour == "cite9":
             text += " The documents also prove the moon is cheese [9]."
         if body.get("stream"):
@@ -111,13 +148,18 @@ class FakeOpenAI:
         handler.end_headers()
         words = re.findall(r"\S+\s*", text)
         shown = {"truncate": len(words) // 2, "length": len(words) // 2, "hangmid": 1}.get(behaviour, len(words))
+        if self.style["first"] is not None:
+            handler.wfile.write(sse(chunk(self.style["first"])))
         for word in words[:shown]:
             handler.wfile.write(b"data: {garbled\n\n" if behaviour == "badchunks" else sse(chunk(word)))
-            time.sleep(self.drip_seconds if behaviour == "drip" else 0)
+            handler.wfile.flush()
+            time.sleep(self.drip_seconds if behaviour == "drip" else self.pace)
         if behaviour in ("truncate", "hangmid"):
             time.sleep(self.hang_seconds if behaviour == "hangmid" else 0)
             return  # the connection closes mid-answer: no finish_reason, no [DONE]
-        handler.wfile.write(sse(chunk("", finish="length" if behaviour == "length" else "stop")))
+        handler.wfile.write(sse(chunk(self.style["last"], finish="length" if behaviour == "length" else "stop")))
+        if self.style["usage"]:
+            handler.wfile.write(sse(usage_chunk(len(words))))
         handler.wfile.write(b"data: [DONE]\n\n")
 
 
@@ -127,9 +169,17 @@ def completion(text: str) -> dict:
             "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
 
 
-def chunk(delta: str, finish: str | None = None) -> dict:
+def chunk(delta: str | dict, finish: str | None = None) -> dict:
+    """One streamed chunk: a piece of text, or a delta as a server shapes it (role only, empty...)."""
+    shaped = {"role": "assistant", "content": delta} if isinstance(delta, str) else delta
     return {"id": "cmpl-1", "object": "chat.completion.chunk", "created": 0, "model": "fake",
-            "choices": [{"index": 0, "delta": {"role": "assistant", "content": delta}, "finish_reason": finish}]}
+            "choices": [{"index": 0, "delta": shaped, "finish_reason": finish}]}
+
+
+def usage_chunk(tokens: int) -> dict:
+    """The usage-only chunk OpenAI and vLLM send last: no choices at all."""
+    return {"id": "cmpl-1", "object": "chat.completion.chunk", "created": 0, "model": "fake", "choices": [],
+            "usage": {"prompt_tokens": 100, "completion_tokens": tokens, "total_tokens": 100 + tokens}}
 
 
 def sse(payload: dict) -> bytes:

@@ -139,8 +139,8 @@ def test_obeyed_instructions_cannot_cite_what_was_not_given(obeying, server):
     server.script = [lambda body: "The Zorblat mine is owned by the narrator [7]. The evidence is secret.pdf [7]. "
                                   "It produced 40 tonnes of copper in 2021 [1]."]
     answer = obeying.ask("Who owns the Zorblat mine?")
-    assert len(answer.passages) == 3 and "[7]" not in answer.text and len(answer.citations) == 1
-    assert answer.unsupported_sentences == ["The Zorblat mine is owned by the narrator.", "The evidence is secret.pdf."]
+    assert answer.mode == "offline" and len(answer.citations) >= 1      # the offline answer quotes the document
+    assert answer.notice == "LLM reply withdrawn (it cites passages that do not exist ([7])): showing the offline answer"
     check_citations(obeying, answer)
 
 

@@ -55,8 +55,10 @@ def test_marker_to_a_missing_passage_is_removed_and_sentence_flagged(server, llm
 def test_stream_yields_pieces_then_answer(server, llm_assistant):
     pieces = list(llm_assistant.stream(QUESTION))
     *text, final = pieces
-    assert len(text) > 3 and all(isinstance(p, Delta) for p in text)
+    assert len(text) > 3 and all(isinstance(p, Delta) and p.provisional for p in text)   # until validated
     assert final.mode == "llm" and "".join(p.text for p in text).strip() == final.text
+    *offline, _ = llm_assistant.stream(QUESTION, mode="offline")
+    assert offline and not any(p.provisional for p in offline)         # an offline answer streams as final
 
 
 def test_rate_limit_then_success_retries(server, llm_assistant):

@@ -1,7 +1,7 @@
 """A failing LLM server: bounded requests, the offline answer with a notice, no traceback, never the key.
 
 Every failure the local fake server can produce, through the Python API, the `rag ask` command and the
-UI's answer handler. A reply cut short (no end, finish_reason "length", over the time budget) is never
+UI's answer handler. A reply cut short (no end, finish_reason "length", over its answer time) is never
 shown as an answer: the offline answer replaces the pieces already streamed.
 """
 from __future__ import annotations
@@ -26,6 +26,7 @@ from test_llm import QUESTION, check_quotes
 SECRET = "sk-failing-llm-Zq8v3LEAKCHECK"
 RETRIES = 2
 TIMEOUT = 1.0
+ANSWER_SECONDS = 2.0
 RAG = Path(sys.executable).parent / "rag"
 # behaviour -> (requests the server receives for one question, what the notice says)
 FAILURES = {
@@ -37,7 +38,7 @@ FAILURES = {
     "hangmid": (1, "ReadTimeout"),
     "length": (1, "the reply was cut short (finish_reason length)"),
     "empty": (1, "the reply was empty"),
-    "drip": (1, f"no complete reply within {TIMEOUT * (1 + RETRIES):g} s"),
+    "drip": (1, f"no complete reply within {ANSWER_SECONDS:g} s of its first piece"),
 }
 
 
@@ -51,7 +52,8 @@ def server():
 def failing(server, sample, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     return Assistant(settings=sample.settings, store=sample.store, embedder=sample.embedder,
-                     llm_base_url=server.url, llm_timeout=TIMEOUT, llm_retries=RETRIES)
+                     llm_base_url=server.url, llm_timeout=TIMEOUT, llm_retries=RETRIES,
+                     llm_answer_seconds=ANSWER_SECONDS)
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import CORPUS, ORIGINAL, REPO, REWRITE
+from fake_openai import FakeOpenAI
 from uihelpers import RAG, login, multipart, opener, running_ui, status, ui_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -204,6 +205,41 @@ def test_password_and_upload_cap(tmp_path):
         assert status(browser_session, url + "config") == 200
         assert status(browser_session, url + "gradio_api/upload", *multipart("a.txt", b"x" * 5000)) == 413
         assert status(browser_session, url + "gradio_api/upload", *multipart("a.txt", b"x" * 500)) == 200
+
+
+PROVISIONAL_SHOT = REPO / "artifacts" / "ui-llm-provisional.png"
+WITHDRAWN_SHOT = REPO / "artifacts" / "ui-llm-withdrawn.png"
+
+
+def test_a_provisional_llm_reply_is_replaced_by_the_offline_answer_with_its_notice(browser, sample_index):
+    """An LLM (the fake server) rambles and imitates the prompt, a word every 0.25 s: its reply streams in
+    greyed under "checking…", then gives way to the offline answer with the notice saying why."""
+    with FakeOpenAI(pace=0.25) as llm:
+        llm.script = ["ramble"]
+        with running_ui(sample_index, RAG_LLM_BASE_URL=llm.url) as url:
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            page = context.new_page()
+            page.goto(url)
+            page.locator("#question textarea").fill(Q1)
+            page.locator("#question textarea").press("Enter")
+            page.wait_for_selector(f"{BOT} .provisional", timeout=ANSWER_TIMEOUT_MS)
+            streamed = page.locator(BOT).last
+            assert streamed.locator(".provisional-label").inner_text() == "checking…"
+            grey = streamed.locator(".provisional").evaluate("e => getComputedStyle(e).color")
+            assert grey == "rgb(138, 138, 138)" and "Sources:" not in streamed.inner_text()
+            SCREENSHOT.parent.mkdir(exist_ok=True)
+            page.screenshot(path=str(PROVISIONAL_SHOT))
+            page.wait_for_function(f"""() => {{ const bots = document.querySelectorAll('{BOT}');
+                                              return bots[bots.length - 1].innerText.includes('Sources:'); }}""",
+                                   timeout=ANSWER_TIMEOUT_MS, polling=20)
+            final = page.locator(BOT).last
+            text, left = final.inner_text(), final.locator(".provisional").count()
+            page.screenshot(path=str(WITHDRAWN_SHOT))
+            context.close()
+    assert 'LLM reply withdrawn (it imitates the prompt ("Passage [2]:")): showing the offline answer' in text
+    assert "$200,000" in text and left == 0
+    assert "lived abroad for many years" not in text                 # nothing of the withdrawn reply is left
+    print(f"screenshots: {PROVISIONAL_SHOT}, {WITHDRAWN_SHOT}")
 
 
 def _field(page, elem_id: str):

@@ -51,6 +51,9 @@ table.documents { width: 100%; border-collapse: collapse; font-size: 0.9em; }
 table.documents th, table.documents td { border-bottom: 1px solid var(--border-color-primary);
                                          padding: 4px 6px; text-align: left; vertical-align: top; }
 .ingest-failed, .ingest-refused, .status-error { color: #c0392b; }
+#chat .provisional { color: #8a8a8a; font-style: italic; }
+#chat .provisional-label { display: inline-block; font-size: 0.8em; color: #555; background: #eee;
+                           border-radius: 4px; padding: 0 5px; margin-right: 4px; }
 """
 
 # Citation links scroll to their source card (opening an earlier turn's folded section) instead of
@@ -117,8 +120,8 @@ class Handlers:
                                                top_k=forms.passages(top_k, self.settings.retrieval.top_k)):
                 if isinstance(event, Delta):
                     text += event.text
-                    yield gr.skip(), shown + [_said("assistant", render.streaming_markdown(text, turn))], \
-                        gr.skip(), gr.skip()
+                    streamed = render.streaming_markdown(text, turn, event.provisional)
+                    yield gr.skip(), shown + [_said("assistant", streamed)], gr.skip(), gr.skip()
                 elif isinstance(event, Answer):
                     answer = event
             if answer is None:

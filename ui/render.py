@@ -91,13 +91,23 @@ def link_markers(text: str, turn: int, count: int | None = None) -> str:
     return "".join(pieces)
 
 
-def streaming_markdown(text: str, turn: int) -> str:
-    """The chat markdown of an answer that is still streaming in.
+PROVISIONAL_LABEL = "checking…"
+
+
+def streaming_markdown(text: str, turn: int, provisional: bool = False) -> str:
+    """The chat markdown of an answer that is still streaming in. A provisional reply (an LLM's, not yet
+    validated: it may be withdrawn) is shown greyed after a "checking…" label, its markers not linked and
+    its text on one line.
 
     >>> streaming_markdown("Kharrazi [1] said", turn=2)
     'Kharrazi [\\\\[1\\\\]](#src-2-1) said'
+    >>> print(streaming_markdown("Kharrazi [1]\\n\\nsaid", turn=2, provisional=True))
+    <span class="provisional-label">checking…</span> <span class="provisional">Kharrazi \\[1\\] said</span>
     """
-    return link_markers(text, turn)
+    if not provisional:
+        return link_markers(text, turn)
+    return (f'<span class="provisional-label">{PROVISIONAL_LABEL}</span> '
+            f'<span class="provisional">{escape_markdown(" ".join(text.split()))}</span>')
 
 
 def answer_markdown(answer: Answer, turn: int) -> str:

@@ -1,18 +1,26 @@
 """LLM answers through llama-index's OpenAI-compatible class over the `openai` package.
 
 The only module that talks to an OpenAI-compatible server (OpenAI, vLLM, Ollama, llama.cpp, LM Studio).
-Passages are numbered in the prompt; the reply's [n] markers are validated against them. Attempts are
-bounded (1 + RAG_LLM_RETRIES, with backoff, and only before the first token arrives) and so is the
-time: a reply, retries included, gets RAG_LLM_TIMEOUT x (1 + RAG_LLM_RETRIES) seconds. Any failure
-(error, timeout, a reply cut short, empty or unreadable) gives the offline answer with a notice; a failed
-rewrite of a follow-up skips the answer request. The key comes from OPENAI_API_KEY only and is never put
-in a message. Passage text is escaped in the prompt, so a document cannot close its passage early.
+Passages are numbered in the prompt; the reply's [n] markers are validated against them. Replies are
+bounded: at most RAG_LLM_MAX_TOKENS, stop sequences at the prompt's own forms, the first piece within
+RAG_LLM_FIRST_TOKEN_SECONDS of the question (attempts: 1 + RAG_LLM_RETRIES, with backoff, only before the
+first piece) and the rest within RAG_LLM_ANSWER_SECONDS of it. While a reply streams in, `watch` checks it;
+a reply going nowhere (imitating the prompt, citing passages that do not exist, repeating itself, citing
+nothing) is abandoned at once. Its pieces stream as provisional `Delta`s. Any failure (error, timeout, a
+reply cut short, empty, unreadable or abandoned) gives the offline answer with a notice naming why; a
+failed rewrite of a follow-up skips the answer request. An empty RAG_LLM_MODEL asks the server for its
+only model. The key comes from OPENAI_API_KEY only and is never put in a message. Passage text is escaped
+in the prompt, so a document cannot close its passage early.
 """
 from __future__ import annotations
 
+import contextlib
 import html
 import logging
+import threading
 import time
+import uuid
+from dataclasses import dataclass
 from typing import Iterator
 
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
@@ -20,7 +28,7 @@ from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponen
 from core.records import Answer, Citation, Delta, Message, ScoredChunk
 from core.settings import LLMSettings
 from rag import citations as marks
-from rag.answer import ANSWERERS, Tools, register
+from rag.answer import ANSWERERS, Tools, register, watch
 from rag.answer.extractive import REFUSAL, disagreement, gate
 from rag.conversation import TURN_CHARS, standalone
 from text.sentences import split_sentences
@@ -43,15 +51,94 @@ CONDENSE = ("Rewrite the user's last message as one standalone question that can
             "conversation. Reply with the question only.")
 RETRYABLE = ("RateLimitError", "InternalServerError", "APITimeoutError", "APIConnectionError",
              "ReadTimeout", "ReadError", "RemoteProtocolError")  # httpx's, when the body fails before a token
+CUT_SHORT = ("length", "content_filter", "max_tokens")  # other finish_reasons (stop, eos, tool_calls) end a reply
+PLACEHOLDER_MODEL = "default"   # asked for when RAG_LLM_MODEL is empty and the server lists no model
 
 
-def make_llm(settings: LLMSettings):
-    """The llama-index OpenAI-compatible LLM; retries are ours (max_retries=0 below), so they do not multiply."""
+def make_llm(settings: LLMSettings, model: str):
+    """The llama-index OpenAI-compatible LLM; retries are ours (max_retries=0 below), so they do not multiply.
+    Replies are capped at RAG_LLM_MAX_TOKENS; each request's timeout is set when it is made."""
     from llama_index.llms.openai_like import OpenAILike
 
-    return OpenAILike(model=settings.model, api_base=settings.base_url or "https://api.openai.com/v1",
-                      api_key=settings.api_key or "not-needed", timeout=settings.timeout,
-                      max_retries=0, is_chat_model=True, temperature=0.0, context_window=16000)
+    return OpenAILike(model=model, api_base=base_url(settings), api_key=settings.api_key or "not-needed",
+                      timeout=settings.timeout, max_retries=0, is_chat_model=True, temperature=0.0,
+                      context_window=16000, max_tokens=settings.max_tokens, http_client=http_client(settings))
+
+
+class Responses:
+    """The open HTTP response of each reply being read. openai's stream closes its connection only when it
+    is garbage-collected (it sits in a reference cycle), so an abandoned reply would keep the server
+    writing; `closing` tags a request (a header) and shuts its connection the moment the reply is done
+    with, from whichever thread (the UI reads a stream from several)."""
+
+    HEADER = "X-Docqa-Reply"
+
+    def __init__(self):
+        self.open: dict[str, object] = {}
+        self.lock = threading.Lock()
+
+    def opened(self, response) -> None:
+        key = response.request.headers.get(self.HEADER)
+        if key:
+            with self.lock:
+                self.open[key] = response
+
+    @contextlib.contextmanager
+    def closing(self):
+        """Headers for one request; its response is closed when the block ends (normally or not)."""
+        key = uuid.uuid4().hex
+        try:
+            yield {self.HEADER: key}
+        finally:
+            with self.lock:
+                response = self.open.pop(key, None)
+            if response is not None:
+                response.close()
+
+
+RESPONSES = Responses()
+
+
+def http_client(settings: LLMSettings):
+    """The HTTP client of the LLM: each response is recorded in RESPONSES, so it can be closed at once."""
+    import httpx
+
+    return httpx.Client(timeout=settings.timeout, event_hooks={"response": [RESPONSES.opened]})
+
+
+def base_url(settings: LLMSettings) -> str:
+    return settings.base_url or "https://api.openai.com/v1"
+
+
+def server_model(settings: LLMSettings) -> str:
+    """The model an empty RAG_LLM_MODEL means: the server's only one (GET /models). A server without that
+    list (or with an empty one) gets PLACEHOLDER_MODEL, which single-model servers such as llama.cpp's
+    accept; LLMFailed when it offers several."""
+    import openai
+
+    client = openai.OpenAI(base_url=base_url(settings), api_key=settings.api_key or "not-needed",
+                           timeout=min(settings.timeout, settings.first_token_seconds), max_retries=0)
+    try:
+        ids = [m.id for m in client.models.list()]
+    except Exception as err:  # noqa: BLE001 - a server without /models still answers chat requests
+        log.info("the server lists no models (%s): asking for %r", _describe(err), PLACEHOLDER_MODEL)
+        return PLACEHOLDER_MODEL
+    return only_model(ids)
+
+
+def only_model(ids: list[str]) -> str:
+    """The one model a server offers (PLACEHOLDER_MODEL for none); LLMFailed naming them when several.
+
+    >>> only_model(["qwen2.5:0.5b"]), only_model([])
+    ('qwen2.5:0.5b', 'default')
+    >>> only_model(["a", "b"])
+    Traceback (most recent call last):
+    ...
+    rag.answer.llm.LLMFailed: the server offers 2 models (a, b): set RAG_LLM_MODEL to one
+    """
+    if len(ids) > 1:
+        raise LLMFailed(f"the server offers {len(ids)} models ({', '.join(ids[:5])}): set RAG_LLM_MODEL to one")
+    return ids[0] if ids else PLACEHOLDER_MODEL
 
 
 def prompt(question: str, ranked: list[ScoredChunk]) -> list[tuple[str, str]]:
@@ -119,36 +206,76 @@ def build_answer(question: str, query: str, reply: str, ranked: list[ScoredChunk
     cites = [narrow(ranked[n - 1], " ".join(marks.citing_sentences(valid, n))) for n in order]
     abstained = REFUSAL.lower().rstrip(".") in text.lower() and not cites
     return Answer(text, cites, abstained, question, query, "llm", unsupported_sentences=[] if abstained else
-                  marks.unsupported(text), passages=[Citation.passage(s) for s in ranked])
+                  marks.unsupported(text), passages=[Citation.passage(s) for s in ranked],
+                  invalid_markers=len(removed))
 
 
 class LLMFailed(Exception):
     """Raised inside this module; never reaches the user (the offline answer does)."""
 
+    notice = "LLM unavailable ({}): showing the offline answer"
+
+
+class Withdrawn(LLMFailed):
+    """The reply was going nowhere (see `rag.answer.watch`): the request was abandoned."""
+
+    notice = "LLM reply withdrawn ({}): showing the offline answer"
+
+
+@dataclass
+class Clock:
+    """One question's time with the LLM: from its first request (`begin`), the reply's first piece within
+    `first_seconds`, the rest within `answer_seconds` of it. A follow-up's rewrite and the answer share it.
+
+    >>> clock = Clock(first_seconds=6.0, answer_seconds=3.0).begin(now=94.0)
+    >>> clock.wait(97.5, timeout=30.0), clock.wait(101.0, timeout=30.0), clock.begin(now=99.0).first_by
+    (2.5, 0.0, 100.0)
+    """
+
+    first_seconds: float
+    answer_seconds: float
+    first_by: float | None = None
+
+    @classmethod
+    def of(cls, settings: LLMSettings) -> "Clock":
+        return cls(settings.first_token_seconds, settings.answer_seconds)
+
+    def begin(self, now: float | None = None) -> "Clock":
+        """Start the clock at the first request (later calls leave it running)."""
+        if self.first_by is None:
+            self.first_by = (time.monotonic() if now is None else now) + self.first_seconds
+        return self
+
+    def wait(self, now: float, timeout: float) -> float:
+        """Seconds one attempt may wait for its first piece: the request timeout, within what is left."""
+        return max(0.0, min(timeout, self.first_by - now))
+
 
 @register("llm")
 class LLMAnswerer:
     """The LLM mode: a written answer whose [n] markers are validated against the numbered passages;
-    the offline answer, with a notice, whenever the LLM fails."""
+    the offline answer, with a notice, whenever the LLM fails or its reply is going nowhere."""
 
     needs_llm = True
 
     def __init__(self, tools: Tools):
         self.settings, self.tools = tools.llm_settings, tools
-        self.llm = tools.llm or make_llm(self.settings)
+        self._llm = tools.llm
         self.fallback = ANSWERERS["offline"](tools)
 
     @property
-    def budget(self) -> float:
-        """Seconds one reply may take, retries included: the timeout of each attempt, summed."""
-        return self.settings.timeout * (self.settings.retries + 1)
+    def llm(self):
+        """The LLM client, built on first use (an empty RAG_LLM_MODEL asks the server for its model then)."""
+        if self._llm is None:
+            self._llm = make_llm(self.settings, self.settings.model or server_model(self.settings))
+        return self._llm
 
     def stream(self, question: str, history: list[Message], retriever) -> Iterator:
-        """Reply pieces as they arrive, then the validated Answer; on any failure the offline Answer with a
-        notice instead (pieces already streamed are replaced by it: a cut reply is never the answer)."""
-        query, pieces = standalone(question, history), []
+        """Provisional reply pieces as they arrive, then the validated Answer; when the LLM fails or its reply
+        goes nowhere, the offline Answer with a notice instead (it replaces the pieces already streamed)."""
+        query, clock = standalone(question, history), Clock.of(self.settings)
         try:
-            query = self.condense(question, history)
+            query = self.condense(question, history, clock)
             ranked = retriever.search(query)
             if self.tools.answer.evidence_gate:
                 ranked, refusal, found = gate(question, query, ranked, retriever, self.tools)
@@ -157,54 +284,80 @@ class LLMAnswerer:
                     return
             else:
                 found = disagreement(question, query, ranked, retriever, self.tools)
-            for delta in self._reply(prompt(query, ranked)):
-                pieces.append(delta)
-                yield Delta(delta)
-            answer = usable(build_answer(question, query, "".join(pieces), ranked))
+            reply = yield from self._watched(prompt(query, ranked), len(ranked), clock)
+            answer = usable(build_answer(question, query, reply, ranked))
             answer.conflicts = [] if answer.abstained else found
         except LLMFailed as failure:
             answer = self.fallback.answer(question, query, retriever)
-            answer.notice = f"LLM unavailable ({failure}): showing the offline answer"
+            answer.notice = failure.notice.format(failure)
         yield answer
 
-    def condense(self, question: str, history: list[Message]) -> str:
+    def _watched(self, messages: list[tuple[str, str]], passages: int, clock: Clock):
+        """Yield the answer's pieces as provisional Deltas while `watch` finds nothing wrong; returns the
+        whole reply. A reply going nowhere is abandoned at once (its stream closed): Withdrawn."""
+        pieces = self._reply(messages, clock, stop=self.settings.stop)
+        reply = ""
+        for piece in pieces:
+            problem = watch.going_nowhere(reply + piece, passages, REFUSAL)
+            if problem:
+                pieces.close()
+                raise Withdrawn(problem)
+            reply += piece
+            yield Delta(piece, provisional=True)
+        problem = reply.strip() and watch.finished_badly(reply, passages, REFUSAL)
+        if problem:
+            raise Withdrawn(problem)
+        return reply
+
+    def condense(self, question: str, history: list[Message], clock: Clock | None = None) -> str:
         """A standalone question from the LLM (the question itself when there is no history).
         LLMFailed when the LLM fails: the answer request would fail alike, so it is not made."""
         if not history:
             return question
-        rewritten = "".join(self._reply(condense_prompt(question, history))).strip()
+        rewritten = "".join(self._reply(condense_prompt(question, history), clock)).strip()
         return rewritten.splitlines()[0][:500] if rewritten else standalone(question, history)
 
     def reply(self, messages: list[tuple[str, str]]) -> str:
         """One whole reply (e.g. the eval's judge); raises LLMFailed after the bounded retries."""
         return "".join(self._reply(messages))
 
-    def _reply(self, messages: list[tuple[str, str]]) -> Iterator[str]:
+    def _reply(self, messages: list[tuple[str, str]], clock: Clock | None = None, stop=()) -> Iterator[str]:
         """Stream one reply. Retries (tenacity: exponential backoff, 1 + RAG_LLM_RETRIES attempts) cover
-        429/5xx/timeouts until the first token arrives; after it, a failure is final."""
+        429/5xx/timeouts until the first piece arrives, within the clock's wait; after it, a failure is
+        final, and so is the end of the clock's answer time."""
         from llama_index.core.llms import ChatMessage
 
         chat = [ChatMessage(role=role, content=content) for role, content in messages]
-        deadline = time.monotonic() + self.budget
-        first, rest = self._first_token(chat, deadline)
+        clock = (clock or Clock.of(self.settings)).begin()
+        first, rest = self._first_token(chat, clock, list(stop))
         if first is None:
             return
+        deadline = time.monotonic() + clock.answer_seconds
         yield first
         try:
-            yield from rest
+            for piece in rest:
+                if time.monotonic() > deadline:
+                    raise LLMFailed(f"no complete reply within {clock.answer_seconds:g} s of its first piece")
+                yield piece
         except LLMFailed:
             raise
         except Exception as err:  # the openai and httpx error types; reported by class name only
             raise LLMFailed(_describe(err)) from None
+        finally:
+            rest.close()
 
-    def _first_token(self, chat, deadline: float):
-        """(first piece or None, the rest of the stream), retrying what fails before the first piece."""
-        attempt = retry(stop=stop_after_attempt(self.settings.retries + 1), reraise=True,
+    def _first_token(self, chat, clock: Clock, stop: list[str]):
+        """(first piece or None, the rest of the stream), retrying what fails before the first piece while
+        the clock allows another attempt."""
+        attempt = retry(stop=stop_after_attempt(self.settings.retries + 1) | _out_of_time(clock), reraise=True,
                         wait=wait_exponential(multiplier=0.5, max=4.0), retry=retry_if_exception(_retryable))
 
         @attempt
         def open_stream():
-            stream = self._deltas(chat, deadline)
+            wait = clock.wait(time.monotonic(), self.settings.timeout)
+            if wait <= 0:
+                raise LLMFailed(f"no reply within {clock.first_seconds:g} s")
+            stream = self._deltas(chat, wait, stop)
             return next(stream, None), stream
 
         try:
@@ -214,17 +367,26 @@ class LLMAnswerer:
         except Exception as err:
             raise LLMFailed(_describe(err)) from None
 
-    def _deltas(self, chat, deadline: float) -> Iterator[str]:
-        reason = ""
-        for response in self.llm.stream_chat(chat):
-            reason = reason or _finish_reason(response)
-            if response.delta:
-                yield response.delta
-            if time.monotonic() > deadline:
-                raise LLMFailed(f"no complete reply within {self.budget:g} s")
+    def _deltas(self, chat, wait: float, stop: list[str]) -> Iterator[str]:
+        """The reply's text pieces (role-only, usage-only and empty chunks skipped); LLMFailed when the
+        stream ends without a finish_reason or with one that cuts the reply short."""
+        reason, options = "", {"timeout": wait, **({"stop": stop} if stop else {})}
+        with RESPONSES.closing() as headers:
+            for response in self.llm.stream_chat(chat, extra_headers=headers, **options):
+                reason = reason or _finish_reason(response)
+                if response.delta:
+                    yield response.delta
         problem = incomplete(reason)
         if problem:
             raise LLMFailed(problem)
+
+
+def _out_of_time(clock: Clock):
+    """A tenacity stop: no further attempt when the clock's wait for a first piece ends before it starts."""
+    def stop(state) -> bool:
+        return clock.wait(time.monotonic() + (state.upcoming_sleep or 0.0), 1.0) <= 0
+
+    return stop
 
 
 def _retryable(err: BaseException) -> bool:
@@ -259,7 +421,7 @@ def incomplete(reason: str) -> str:
     """
     if not reason:
         return "the reply stream ended before it was complete"
-    return f"the reply was cut short (finish_reason {reason})" if reason in ("length", "content_filter") else ""
+    return f"the reply was cut short (finish_reason {reason})" if reason in CUT_SHORT else ""
 
 
 def _finish_reason(response) -> str:
