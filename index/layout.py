@@ -124,6 +124,18 @@ def relocate_headings(headings: list[list], text: str) -> list[list]:
     return found
 
 
+def first_page_head(text: str, layout: Layout, max_words: int = 25) -> str:
+    """The short paragraphs of the first page (title, byline, dateline): where a paged document states its
+    date and author, rather than in a date its body text mentions.
+
+    >>> first_page_head("Report\\nBy Ann Lee, 3 May 2024\\nIn 1804 a body paragraph " + "word " * 30 + "\\nMore.",
+    ...                 Layout(page_starts=[0, 500]))
+    'Report\\nBy Ann Lee, 3 May 2024\\nMore.'
+    """
+    end = layout.page_starts[1] if len(layout.page_starts) > 1 else len(text)
+    return "\n".join(p for p in text[:end].split("\n") if len(p.split()) <= max_words).strip()
+
+
 def running_lines(pages: list[list[Line]]) -> set[tuple[int, int]]:
     """(page, index) of furniture: page numbers, and lines at a page's top or bottom that repeat (digits
     aside) on at least half the pages of a document of two or more.

@@ -23,7 +23,7 @@ from index.chunk import chunk_spans
 from index.clean import clean
 from index.dedupe import NearDuplicates, mean_vector
 from index.embed import Embedder
-from index.layout import Layout, page_ranges, relocate_headings
+from index.layout import Layout, first_page_head, page_ranges, relocate_headings
 from index.load import RawDocument, load, walk
 from index.readers import ReadOptions
 from index.meta import extract
@@ -69,7 +69,8 @@ def prepare(raw: RawDocument, settings: IngestSettings) -> Prepared:
     text, layout = _cleaned(raw)
     if not text.strip():
         raise BadDocument("nothing left after removing page debris")
-    meta = extract(raw.text, text, raw.hints)
+    paged = layout is not None and bool(layout.page_starts)
+    meta = extract(first_page_head(text, layout) if paged else raw.text, text, raw.hints)
     keys, chunks = _chunks(raw, text, meta, settings, layout)
     info = DocumentInfo(source=raw.source, content_hash=raw.content_hash, chars=len(text), chunks=len(chunks),
                         pages=len(layout.page_starts) if layout else 0,

@@ -50,6 +50,7 @@ def test_a_wrapped_sentence_of_a_text_pdf_is_quoted_whole_with_page_and_boxes(in
     check_cited(assistant, STEAM_QUESTION, "steam.pdf", STEAM_SENTENCE)
     doc = only(assistant, "steam.pdf")
     assert doc.title == "Steam Engines in Britain" and doc.pages == 4 and doc.ocr_pages == ""
+    assert doc.date != "1804-02-21"                   # a date the body mentions is not the document's date
     text = assistant.document_text(doc.source)
     assert "Encyclopedia of Engineering" not in text and "\n3\n" not in text   # running header, page numbers
 

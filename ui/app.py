@@ -29,7 +29,7 @@ MAX_PASSAGES = 20
 PAGE_WIDTH = 700   # pixels of a cited page's image
 
 CSS = """
-#sources { max-height: calc(100vh - 260px); overflow-y: auto; padding-right: 4px; }
+#sources { max-height: calc(100vh - 260px) !important; overflow-y: auto !important; padding-right: 4px; }
 footer { position: static !important; }
 .page-view summary, .whole-document summary { cursor: pointer; font-size: 0.85em; color: var(--link-text-color); }
 .page-image { position: relative; margin-top: 4px; border: 1px solid var(--border-color-primary); }
