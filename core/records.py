@@ -14,6 +14,19 @@ from core import places
 Message = dict  # one conversation turn: {"role": "user" | "assistant", "content": str}
 
 
+def plain(value: Any) -> Any:
+    """A record's dict as JSON gives it back: tuples (a citation's rectangles) become lists.
+
+    >>> plain({"rects": ((3, 0.1, 0.2, 0.3, 0.4),), "n": [1]})
+    {'rects': [[3, 0.1, 0.2, 0.3, 0.4]], 'n': [1]}
+    """
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
 @dataclass(frozen=True)
 class DocumentInfo:
     """One indexed document: its identity, metadata and cleaned text length."""
@@ -83,7 +96,7 @@ class Citation:
         return self.source.rsplit("/", 1)[-1]
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return plain(asdict(self))
 
     @classmethod
     def of(cls, chunk: Chunk, start: int, end: int, score: float) -> "Citation":
@@ -123,7 +136,7 @@ class Conflict:
     values: list[ConflictValue]
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return plain(asdict(self))
 
 
 @dataclass(frozen=True)
@@ -173,7 +186,7 @@ class Answer:
     conflicts: list[Conflict] = field(default_factory=list)  # where the sources disagree on the answer
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return plain(asdict(self))
 
 
 Event = Union[Delta, "Answer"]

@@ -168,6 +168,9 @@ def continues(prev: Line, line: Line, full_width: float) -> bool:
     True
     >>> continues(uniform_line(1, "Results", (.1, .50, .3, .52)), uniform_line(1, "The dam.", (.1, .525, .3, .545)), .8)
     False
+    >>> bottom_of_column = uniform_line(1, "the level rises in", (.1, .90, .45, .92))
+    >>> continues(bottom_of_column, uniform_line(1, "spring and falls in autumn.", (.55, .10, .9, .12)), .45)
+    True
     """
     if not prev.inked or not line.inked or abs(line.size - prev.size) > 0.2 * max(prev.size, line.size):
         return False

@@ -110,6 +110,13 @@ def test_chat_streams_cited_answer_follows_up_and_refuses(page):
     assert len(card.locator(".passage").inner_text()) > len(card.locator("mark").inner_text()) + 100  # context
     SCREENSHOT.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOT))
+    card.locator(".whole-document summary").click()                    # the whole article opens at the quote,
+    anchor = card.locator(".document-text .quote-anchor")              # 2,000 characters in
+    anchor.wait_for(state="visible", timeout=5_000)
+    page.wait_for_timeout(300)
+    shown, quote = card.locator(".document-text").bounding_box(), anchor.bounding_box()
+    assert "$200,000" in anchor.inner_text() and shown["y"] <= quote["y"] < shown["y"] + shown["height"]
+    card.locator(".whole-document summary").click()
 
     marker = page.locator(BOT).last.locator('a[href="#src-1-1"]').first
     marker.click()                                                   # scrolls to and flashes its source card
@@ -179,6 +186,12 @@ def test_upload_is_answerable_escaped_and_removable(page, tmp_path):
         markup: document.querySelectorAll('#sources img, #sources script, #sources a, #chat [data-testid="bot"] img, '
                                           + '#chat [data-testid="bot"] script, a[href^="javascript"]').length })""")
     assert live == {"pwned": None, "markup": 0}
+    card = section(page, 1).locator("article.source-card").first       # a text file: its whole document opens
+    card.locator(".whole-document summary").click()                    # at the quote
+    anchor = card.locator(".document-text .quote-anchor")
+    anchor.wait_for(state="visible", timeout=5_000)
+    shown, quote = card.locator(".document-text").bounding_box(), anchor.bounding_box()
+    assert ZORBLAT_FACT in anchor.inner_text() and shown["y"] <= quote["y"] < shown["y"] + shown["height"]
 
     _tab(page, "Documents")
     page.locator("#remove-choice input").click()

@@ -232,4 +232,5 @@ def test_a_pdf_card_shows_its_page_with_the_quote_boxed_and_others_open_the_whol
     assert card.count('class="page-highlight"') == 2 and 'src="data:image/png;base64,AAAA"' in card
     assert "p. 3" in card and "whole-document" not in card
     txt = render.source_card(citation(), DOC, "src-1-1", "[1]")
-    assert '<details class="whole-document">' in txt and '<mark class="quote-anchor">' in txt and "<img" not in txt
+    assert '<details class="whole-document">' in txt and 'class="in-document quote-anchor"' in txt
+    assert txt.count("<mark>") == txt.count('class="passage"') == 1 and "<img" not in txt   # one passage shown

@@ -39,6 +39,7 @@ footer { position: static !important; }
 .document-text { max-height: 50vh; overflow-y: auto; font-size: 0.88em; border-top: 1px dashed
                  var(--border-color-primary); margin-top: 4px; padding-top: 4px; }
 .passage .near { background: none; }
+.document-text .in-document { background: #ffe58a; color: #111; }
 .refused .closest-note { font-weight: 600; }
 #index-summary p { margin: 0; font-size: 0.9em; color: var(--body-text-color-subdued); }
 table.documents td.date { white-space: nowrap; }
@@ -91,7 +92,7 @@ JS = """
   document.addEventListener('toggle', (event) => {
     const whole = event.target;
     if (!whole.matches || !whole.matches('details.whole-document') || !whole.open) return;
-    const quote = whole.querySelector('mark.quote-anchor');
+    const quote = whole.querySelector('.quote-anchor');
     const box = whole.querySelector('.document-text');
     if (quote && box) box.scrollTop = quote.offsetTop - box.offsetTop - 40;
   }, true);

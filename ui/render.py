@@ -286,14 +286,18 @@ def page_view(citation: Citation, image: str, others: Iterable[Citation] = ()) -
 
 
 def whole_document(text: str, citations: list[Citation]) -> str:
-    """The whole cleaned document, folded, opening scrolled to its first marked quote.
+    """The whole cleaned document, folded, opening scrolled to its first quote (the quotes shaded as in the
+    passage above, but not as <mark> or .passage: the card's highlighted passage stays its one of each).
 
-    >>> whole_document("A. B. C.", [Citation("/d/a.txt", "t", "B.", 3, 5, 1.0)]).count('<mark class="quote-anchor">')
+    >>> whole_document("A. B. C.", [Citation("/d/a.txt", "t", "B.", 3, 5, 1.0)]).count('class="in-document quote-anchor"')
     1
     """
     if not text:
         return ""
-    body = marked_passage(text, citations, width=len(text)).replace("<mark>", '<mark class="quote-anchor">', 1)
+    body = (marked_passage(text, citations, width=len(text))
+            .replace("<mark>", '<span class="in-document quote-anchor">', 1)
+            .replace("<mark>", '<span class="in-document">').replace("</mark>", "</span>")
+            .replace('<p class="passage">', '<p class="whole-text">', 1))
     return (f'<details class="whole-document"><summary>Open the whole document at the quote</summary>'
             f'<div class="document-text">{body}</div></details>')
 
