@@ -93,6 +93,10 @@ def _print_report(report) -> None:
         out.print(f"  near-duplicate: {Path(source).name} rewrites {Path(duplicate).name}")
     for source, reason in report.failed:
         out.print(f"  [yellow]failed[/yellow] {source}: {reason}", markup=True, highlight=False)
+    if report.ocr_pages:
+        out.print(f"  OCR read {report.ocr_pages} scanned page(s) in {report.ocr_seconds:.1f} s")
+    for source, reason in report.unreadable_pages:
+        out.print(f"  [yellow]unreadable[/yellow] {source}: {reason}", markup=True, highlight=False)
 
 
 @app.command()
@@ -174,8 +178,18 @@ def print_answer(answer) -> None:
     if answer.abstained and listed:
         out.print("Closest passages (they do not answer it):", style="dim")
     for n, c in enumerate(listed, 1):
-        out.print(f"[{n}] {c.name} — {c.title[:70]} {c.date}".rstrip(), markup=False)
+        out.print(f"[{n}] {c.name}{where(c)} — {c.title[:70]} {c.date}".rstrip(), markup=False)
         out.print(f"    “{c.quote[:300]}”", style="dim", markup=False)
+
+
+def where(citation) -> str:
+    """Where in its document a citation is: its page, else its section heading.
+
+    >>> from core.records import Citation
+    >>> where(Citation("/d/a.pdf", "T", "q", 0, 1, 1.0, page=7)), where(Citation("/d/a.docx", "T", "q", 0, 1, 1.0, heading="Results"))
+    (', p. 7', ', § Results')
+    """
+    return f", p. {citation.page}" if citation.page else f", § {citation.heading[:40]}" if citation.heading else ""
 
 
 CHAT_BANNER = "Ask a question about the indexed documents. Follow-up questions use the conversation " \

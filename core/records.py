@@ -9,7 +9,22 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Union
 
+from core import places
+
 Message = dict  # one conversation turn: {"role": "user" | "assistant", "content": str}
+
+
+def plain(value: Any) -> Any:
+    """A record's dict as JSON gives it back: tuples (a citation's rectangles) become lists.
+
+    >>> plain({"rects": ((3, 0.1, 0.2, 0.3, 0.4),), "n": [1]})
+    {'rects': [[3, 0.1, 0.2, 0.3, 0.4]], 'n': [1]}
+    """
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
 
 
 @dataclass(frozen=True)
@@ -26,6 +41,8 @@ class DocumentInfo:
     chars: int = 0
     chunks: int = 0
     duplicate_of: str = ""  # source of an earlier near-duplicate document, if any
+    pages: int = 0          # pages of a paged document (PDF); 0 for flowing text
+    ocr_pages: str = ""     # pages whose text was read by OCR, e.g. "1-3,5" ('' = none)
 
     @property
     def name(self) -> str:
@@ -48,6 +65,7 @@ class Chunk:
     title: str = ""
     date: str = ""
     ordinal: int = 0
+    layout: str = ""   # where the text lies: pages, line and word boxes, headings (see `core.places`)
 
 
 @dataclass(frozen=True)
@@ -69,23 +87,31 @@ class Citation:
     score: float
     date: str = ""
     chunk_id: str = ""
+    page: int | None = None                 # 1-based page where the quote starts (paged documents)
+    rects: tuple[places.Rect, ...] = ()     # (page, x0, y0, x1, y1) a line of the quote, fractions of the page
+    heading: str = ""                       # the nearest heading before the quote (DOCX)
 
     @property
     def name(self) -> str:
         return self.source.rsplit("/", 1)[-1]
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return plain(asdict(self))
 
     @classmethod
     def of(cls, chunk: Chunk, start: int, end: int, score: float) -> "Citation":
-        """The verbatim span [start, end) of a chunk's document (offsets into the cleaned text).
+        """The verbatim span [start, end) of a chunk's document (offsets into the cleaned text), with its page,
+        rectangles and heading when the chunk records them.
 
         >>> Citation.of(Chunk("c", "/a.txt", "One. Two.", 10, 19, "h", "T"), 15, 19, 0.71234).quote
         'Two.'
+        >>> Citation.of(Chunk("c", "/a.pdf", "One. Two.", 10, 19, "h", layout='{"p": [[3, 0]]}'), 15, 19, 1).page
+        3
         """
         return cls(source=chunk.source, title=chunk.title, quote=chunk.text[start - chunk.start:end - chunk.start],
-                   start=start, end=end, score=round(score, 4), date=chunk.date, chunk_id=chunk.id)
+                   start=start, end=end, score=round(score, 4), date=chunk.date, chunk_id=chunk.id,
+                   page=places.page_at(chunk.layout, start), rects=places.rects(chunk.layout, start, end),
+                   heading=places.heading_at(chunk.layout, start))
 
     @classmethod
     def passage(cls, scored: ScoredChunk) -> "Citation":
@@ -110,7 +136,7 @@ class Conflict:
     values: list[ConflictValue]
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return plain(asdict(self))
 
 
 @dataclass(frozen=True)
@@ -164,7 +190,7 @@ class Answer:
     invalid_markers: int = 0         # an LLM reply's [n] markers that pointed at no passage (removed)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return plain(asdict(self))
 
 
 Event = Union[Delta, "Answer"]
@@ -180,6 +206,9 @@ class IngestReport:
     chunks_embedded: int = 0
     duplicates: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
+    ocr_pages: int = 0                 # pages read by OCR (scans), over all documents
+    ocr_seconds: float = 0.0
+    unreadable_pages: list[tuple[str, str]] = field(default_factory=list)  # (source, "page 4: reason")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -70,6 +70,8 @@ class IngestSettings(Group):
     encoder: Literal["onnx", "torch"] = Field("onnx", description="Encoder backend: onnx (ONNX Runtime, no torch) or torch "
                                              "(sentence-transformers); the same vectors within 1e-6")
     threads: int = Field(0, description="Encoder threads; 0 = number of cores")
+    ocr_dpi: int = Field(150, ge=0, description="Resolution PDF pages without a text layer (scans) are rendered "
+                                                "at for OCR; 0 = no OCR (such pages are reported unreadable)")
     duplicate_threshold: float = Field(0.2, description="Shared-name Jaccard above which two similar documents "
                                                         "are near-duplicates")
 

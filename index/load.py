@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import BadDocument, UnsupportedFile
-from index.readers import READERS, supported
+from index.layout import Layout
+from index.readers import READERS, ReadOptions, supported
 
 
 @dataclass
@@ -21,6 +22,7 @@ class RawDocument:
     text: str
     content_hash: str
     hints: dict[str, str] = field(default_factory=dict)  # title/date/author/url from the format
+    layout: Layout | None = None  # pages and boxes (PDF: the text is laid out already), headings (DOCX)
 
 
 def walk(paths: list[Path]) -> tuple[list[Path], list[tuple[str, str]]]:
@@ -91,7 +93,7 @@ def _os_reason(err: OSError) -> str:
     return f"cannot read file: {err.strerror}"
 
 
-def load(path: Path, max_bytes: int, fallback_encoding: str = "") -> RawDocument:
+def load(path: Path, max_bytes: int, options: ReadOptions = ReadOptions()) -> RawDocument:
     """Read one supported file. Raises UnsupportedFile or BadDocument."""
     check_name(path)
     suffix = path.suffix.lower()
@@ -100,10 +102,10 @@ def load(path: Path, max_bytes: int, fallback_encoding: str = "") -> RawDocument
                               f"supported: {', '.join(supported())}")
     data = read_bytes(path, max_bytes)
     digest = hashlib.sha256(data).hexdigest()
-    text, hints = READERS[suffix](data, fallback_encoding)
+    text, hints, layout = READERS[suffix](data, options)
     if not text.strip():
         raise BadDocument("no text found in the file")
-    return RawDocument(str(path), text, digest, hints)
+    return RawDocument(str(path), text, digest, hints, layout)
 
 
 def check_name(path: Path) -> None:

@@ -78,7 +78,12 @@ def find_language(text: str) -> str:
 
 
 def extract(raw: str, clean_text: str, hints: dict[str, str]) -> dict[str, str]:
-    """All metadata of a document; hints from the file format win over the text."""
+    """All metadata of a document; hints from the file format win over the text, except `fallback_date`
+    (a PDF's creation date), used only when the text states no date.
+
+    >>> extract("A line of text here.", "A line of text here.", {"fallback_date": "2022-04-29"})["date"]
+    '2022-04-29'
+    """
     found = {
         "title": find_title(clean_text),
         "date": first_date("\n".join(header(raw))),
@@ -86,5 +91,7 @@ def extract(raw: str, clean_text: str, hints: dict[str, str]) -> dict[str, str]:
         "url": find_url(raw),
         "language": find_language(clean_text),
     }
-    hinted = {k: (first_date(v) or v[:10]) if k == "date" else v for k, v in hints.items() if v}
-    return {**found, **hinted}
+    hinted = {k: (first_date(v) or v[:10]) if k == "date" else v for k, v in hints.items()
+              if v and k != "fallback_date"}
+    merged = {**found, **hinted}
+    return {**merged, "date": merged["date"] or hints.get("fallback_date", "")}

@@ -23,7 +23,9 @@ from index.chunk import chunk_spans
 from index.clean import clean
 from index.dedupe import NearDuplicates, mean_vector
 from index.embed import Embedder
+from index.layout import Layout, first_page_head, page_ranges, relocate_headings
 from index.load import RawDocument, load, walk
+from index.readers import ReadOptions
 from index.meta import extract
 from index.store import Store
 
@@ -38,6 +40,7 @@ class Prepared:
     chunks: list[Chunk]
     keys: list[str]  # passage_key of each chunk
     vectors: list[list[float]] | None = None
+    layout: Layout | None = None
 
 
 def passage_key(source: str, text: str, occurrence: int) -> str:
@@ -61,18 +64,32 @@ def chunk_id(key: str, content_hash: str) -> str:
 
 
 def prepare(raw: RawDocument, settings: IngestSettings) -> Prepared:
-    """Clean, describe and chunk one loaded document (pure apart from langdetect)."""
-    text = clean(raw.text)
+    """Clean, describe and chunk one loaded document (pure apart from langdetect). A paged document's text
+    was laid out by its reader (furniture dropped, its offsets are the layout's) and is not cleaned again."""
+    text, layout = _cleaned(raw)
     if not text.strip():
         raise BadDocument("nothing left after removing page debris")
-    meta = extract(raw.text, text, raw.hints)
-    keys, chunks = _chunks(raw, text, meta, settings)
+    paged = layout is not None and bool(layout.page_starts)
+    meta = extract(first_page_head(text, layout) if paged else raw.text, text, raw.hints)
+    keys, chunks = _chunks(raw, text, meta, settings, layout)
     info = DocumentInfo(source=raw.source, content_hash=raw.content_hash, chars=len(text), chunks=len(chunks),
+                        pages=len(layout.page_starts) if layout else 0,
+                        ocr_pages=page_ranges(layout.ocr_pages) if layout else "",
                         **{k: meta.get(k, "") for k in ("title", "date", "author", "url", "language")})
-    return Prepared(info, text, chunks, keys)
+    return Prepared(info, text, chunks, keys, layout=layout)
 
 
-def _chunks(raw: RawDocument, text: str, meta: dict, settings: IngestSettings) -> tuple[list[str], list[Chunk]]:
+def _cleaned(raw: RawDocument) -> tuple[str, Layout | None]:
+    if raw.layout is not None and raw.layout.page_starts:
+        return raw.text, raw.layout
+    text = clean(raw.text)
+    if raw.layout is not None and raw.layout.headings:
+        return text, Layout(headings=relocate_headings(raw.layout.headings, text))
+    return text, None
+
+
+def _chunks(raw: RawDocument, text: str, meta: dict, settings: IngestSettings,
+            layout: Layout | None = None) -> tuple[list[str], list[Chunk]]:
     seen: dict[str, int] = {}
     keys, chunks = [], []
     for ordinal, (start, end) in enumerate(chunk_spans(text, settings.chunk_words, settings.chunk_overlap_sentences)):
@@ -80,7 +97,8 @@ def _chunks(raw: RawDocument, text: str, meta: dict, settings: IngestSettings) -
         seen[piece] = seen.get(piece, -1) + 1
         keys.append(passage_key(raw.source, piece, seen[piece]))
         chunks.append(Chunk(chunk_id(keys[-1], raw.content_hash), raw.source, piece, start, end,
-                            raw.content_hash, meta["title"], meta["date"], ordinal))
+                            raw.content_hash, meta["title"], meta["date"], ordinal,
+                            layout.slice(start, end) if layout else ""))
     return keys, chunks
 
 
@@ -115,11 +133,13 @@ class Ingestor:
                 report.unchanged.append(str(path))
             else:
                 todo.append(outcome)
+                _count_ocr(outcome, report)
         return todo
 
     def _load_one(self, path: Path, committed: dict[str, DocumentInfo]) -> Prepared | str | None:
         try:
-            raw = load(path, int(self.settings.max_file_mb * 1e6), self.settings.fallback_encoding)
+            raw = load(path, int(self.settings.max_file_mb * 1e6),
+                       ReadOptions(self.settings.fallback_encoding, self.settings.ocr_dpi))
             old = committed.get(raw.source)
             if old and old.content_hash == raw.content_hash:
                 return None
@@ -211,6 +231,16 @@ def remove_document(store: Store, source: str, lexicon=None) -> None:
     if lexicon is not None:
         lexicon.drop([source])
     store.delete_chunks([cid for cid, _, _ in store.chunk_keys([source])])
+
+
+def _count_ocr(prepared: Prepared, report: IngestReport) -> None:
+    """The report's OCR figures: pages read, seconds, and the pages OCR could not read (named)."""
+    layout = prepared.layout
+    if layout is None:
+        return
+    report.ocr_pages += len(layout.ocr_pages)
+    report.ocr_seconds += layout.ocr_seconds
+    report.unreadable_pages += [(prepared.info.source, f"page {page}: {why}") for page, why in layout.unreadable_pages]
 
 
 def _windows(todo: list[Prepared], size: int):

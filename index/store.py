@@ -18,7 +18,7 @@ from core.records import Chunk, DocumentInfo, Filters, ScoredChunk
 from core.settings import StoreSettings
 
 PAGE = 2000
-DOC_FIELDS = ("title", "date", "author", "url", "language", "duplicate_of")
+DOC_FIELDS = ("title", "date", "author", "url", "language", "duplicate_of", "ocr_pages")  # '' when absent
 
 
 def make_client(settings: StoreSettings):
@@ -63,24 +63,25 @@ def where(filters: Filters) -> dict | None:
 def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
     return {"source": chunk.source, "start": chunk.start, "end": chunk.end, "doc_hash": chunk.doc_hash,
             "title": chunk.title, "date": chunk.date, "date_num": date_number(chunk.date),
-            "ordinal": chunk.ordinal}
+            "ordinal": chunk.ordinal, "layout": chunk.layout}
 
 
 def chunk_from(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
     return Chunk(id=chunk_id, source=meta["source"], text=text, start=int(meta["start"]), end=int(meta["end"]),
                  doc_hash=meta["doc_hash"], title=meta.get("title", ""), date=meta.get("date", ""),
-                 ordinal=int(meta.get("ordinal", 0)))
+                 ordinal=int(meta.get("ordinal", 0)), layout=meta.get("layout", ""))
 
 
 def doc_metadata(info: DocumentInfo) -> dict[str, Any]:
     meta = {field: getattr(info, field) for field in DOC_FIELDS}
     return {**meta, "source": info.source, "content_hash": info.content_hash, "chars": info.chars,
-            "chunks": info.chunks, "date_num": date_number(info.date)}
+            "chunks": info.chunks, "date_num": date_number(info.date), "pages": info.pages}
 
 
 def doc_from(meta: dict[str, Any]) -> DocumentInfo:
     return DocumentInfo(source=meta["source"], content_hash=meta["content_hash"], chars=int(meta["chars"]),
-                        chunks=int(meta["chunks"]), **{f: meta.get(f, "") for f in DOC_FIELDS})
+                        chunks=int(meta["chunks"]), pages=int(meta.get("pages", 0)),
+                        **{f: meta.get(f, "") for f in DOC_FIELDS})
 
 
 class Store:

@@ -83,6 +83,17 @@ class Assistant:
     def document_text(self, source: str) -> str:
         return self.store.document_text(self.indexed_source(source) or source)
 
+    def page_image(self, source: str, page: int, width: int = 900) -> bytes:
+        """Page `page` (1-based) of an indexed PDF as a PNG `width` pixels wide (the UI shows cited pages).
+        Only indexed documents are rendered; the file is read where it was indexed from."""
+        from core.errors import BadDocument
+        from index.readers.pdf import render_page
+
+        indexed = self.indexed_source(source)
+        if not indexed:
+            raise BadDocument(f"{source} is not an indexed document")
+        return render_page(indexed, page, width)
+
     @staticmethod
     def supported_types() -> list[str]:
         """The file suffixes that can be indexed ('.docx', '.html', ...)."""

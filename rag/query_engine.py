@@ -46,7 +46,7 @@ def cited_node(n: int, citation: Citation) -> NodeWithScore:
     chunk = Chunk(f"{citation.chunk_id}:{citation.start}-{citation.end}", citation.source, citation.quote,
                   citation.start, citation.end, "", citation.title, citation.date)
     node = to_node(ScoredChunk(chunk, citation.score))
-    node.node.metadata.update(n=n, quote=citation.quote, chunk_id=citation.chunk_id)
+    node.node.metadata.update(n=n, quote=citation.quote, chunk_id=citation.chunk_id, page=citation.page)
     node.node.excluded_llm_metadata_keys.append("quote")
     return node
 

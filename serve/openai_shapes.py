@@ -9,8 +9,9 @@ extension field `sources` (on the response and on the final stream chunk), with 
 
 The final stream chunk also carries `text`, the whole validated answer.
 
-`page` is null until page numbers are recorded at ingest; `start`/`end` are offsets into the document's
-cleaned text, where `quote` is found verbatim.
+`page` is the 1-based page where the quote starts in a PDF (null for formats without pages, and for PDFs
+indexed before pages were recorded); `start`/`end` are offsets into the document's cleaned text, where `quote`
+is found verbatim.
 """
 from __future__ import annotations
 
@@ -76,7 +77,7 @@ def source(n: int, citation: Citation) -> dict[str, Any]:
     (1, 'a.txt', 'Two.', None, (15, 19))
     """
     return {"n": n, "source": citation.source, "name": citation.name, "title": citation.title,
-            "date": citation.date, "page": None, "quote": citation.quote, "start": citation.start,
+            "date": citation.date, "page": citation.page, "quote": citation.quote, "start": citation.start,
             "end": citation.end}
 
 

@@ -13,6 +13,7 @@ RANK = {"core": 0, "text": 1, "index": 2, "rag": 3, "ui": 4, "eval": 4, "learn":
 OWNERS = {"chromadb": {"index/store.py"}, "torch": {"index/embed.py"}, "sentence_transformers": {"index/embed.py"},
           "gradio": {"ui/app.py"}, "openai": {"rag/answer/llm.py"}, "llama_index.llms": {"rag/answer/llm.py"},
           "sqlite3": {"index/lexicon.py"}, "llama_index.core.retrievers": {"rag/retrieve/llama.py"},
+          "pypdfium2": {"index/readers/pdf.py"}, "rapidocr": {"index/ocr.py"},
           "fastapi": {"serve/api.py"}, "uvicorn": {"serve/api.py"}, "starlette": {"serve/api.py"}}
 EXEMPT_FROM_OWNERS = {"eval/bench.py"}
 

@@ -98,7 +98,7 @@ def test_errors_become_one_line_without_traceback(tmp_path, error, shown, hidden
     _, chat, _, state = run_ask(handlers, "anything?")
     assert shown in chat[-1]["content"] and hidden not in chat[-1]["content"]
     assert "Error" in chat[-1]["content"] and state.history == []
-    table, _, _ = handlers.refresh([])
+    table, _, _, _ = handlers.refresh([])
     assert shown in table and hidden not in table
 
 
@@ -114,7 +114,7 @@ def test_upload_index_ask_remove(tmp_path, embedder):
     (inbox / "tool.exe").write_bytes(b"MZ")
     (inbox / "huge.txt").write_text("word " * 5000)
 
-    summary, table, remove_choice, _, cleared = handlers.upload(
+    summary, table, remove_choice, _, _, cleared = handlers.upload(
         [str(p) for p in sorted(inbox.iterdir())], [])
     assert "zorblat notes.txt</b>: indexed" in summary
     assert "tool.exe</b>: refused: unsupported file type" in summary
@@ -126,8 +126,11 @@ def test_upload_index_ask_remove(tmp_path, embedder):
     _, chat, sources, _ = run_ask(handlers, "Where is the Zorblat festival held?")
     assert "Quenby" in chat[-1]["content"] and "zorblat notes.txt" in sources
 
-    status, table, _, _ = handlers.remove(str(stored), [])
+    asked, _ = handlers.confirm_removal(str(stored))
+    assert "Remove zorblat notes.txt?" in asked and assistant.documents()       # asked first, nothing removed yet
+    status, table, _, _, indexed_summary, upload_log, _ = handlers.remove(str(stored), [])
     assert "Removed zorblat notes.txt" in status and "zorblat" not in table
+    assert upload_log == "" and "No documents are indexed yet" in indexed_summary   # the old "indexed" line goes
     assert not stored.exists() and assistant.documents() == []
     _, chat, sources, _ = run_ask(handlers, "Where is the Zorblat festival held?")
     assert "Quenby" not in chat[-1]["content"] and "zorblat" not in (sources or "")
@@ -154,7 +157,7 @@ def test_app_builds_with_the_expected_elements(sample):
     demo = build_app(sample, sample.settings)
     ids = {block.elem_id for block in demo.blocks.values() if getattr(block, "elem_id", None)}
     assert {"chat", "question", "sources", "upload", "documents", "remove-choice", "remove", "mode", "top-k",
-            "source-filter", "since", "until"} <= ids
+            "source-filter", "since", "until", "index-summary", "to-documents", "remove-confirm"} <= ids
 
 
 def test_credentials_need_both_user_and_password(tmp_path):

@@ -14,6 +14,8 @@ import pytest
 
 from conftest import CORPUS, ORIGINAL, REPO, REWRITE
 from fake_openai import FakeOpenAI
+from pdfs import (STEAM, STEAM_QUESTION, STEAM_SENTENCE, WARSAW, WARSAW_QUESTION, WARSAW_SENTENCE, write_scan,
+                  write_text_pdf)
 from uihelpers import RAG, login, multipart, opener, running_ui, status, ui_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -109,6 +111,13 @@ def test_chat_streams_cited_answer_follows_up_and_refuses(page):
     assert len(card.locator(".passage").inner_text()) > len(card.locator("mark").inner_text()) + 100  # context
     SCREENSHOT.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOT))
+    card.locator(".whole-document summary").click()                    # the whole article opens at the quote,
+    anchor = card.locator(".document-text .quote-anchor")              # 2,000 characters in
+    anchor.wait_for(state="visible", timeout=5_000)
+    page.wait_for_timeout(300)
+    shown, quote = card.locator(".document-text").bounding_box(), anchor.bounding_box()
+    assert "$200,000" in anchor.inner_text() and shown["y"] <= quote["y"] < shown["y"] + shown["height"]
+    card.locator(".whole-document summary").click()
 
     marker = page.locator(BOT).last.locator('a[href="#src-1-1"]').first
     marker.click()                                                   # scrolls to and flashes its source card
@@ -178,14 +187,25 @@ def test_upload_is_answerable_escaped_and_removable(page, tmp_path):
         markup: document.querySelectorAll('#sources img, #sources script, #sources a, #chat [data-testid="bot"] img, '
                                           + '#chat [data-testid="bot"] script, a[href^="javascript"]').length })""")
     assert live == {"pwned": None, "markup": 0}
+    card = section(page, 1).locator("article.source-card").first       # a text file: its whole document opens
+    card.locator(".whole-document summary").click()                    # at the quote
+    anchor = card.locator(".document-text .quote-anchor")
+    anchor.wait_for(state="visible", timeout=5_000)
+    shown, quote = card.locator(".document-text").bounding_box(), anchor.bounding_box()
+    assert ZORBLAT_FACT in anchor.inner_text() and shown["y"] <= quote["y"] < shown["y"] + shown["height"]
 
     _tab(page, "Documents")
     page.locator("#remove-choice input").click()
     page.locator('[role="option"]', has_text="zorblat_festival.txt").click()
-    page.locator("#remove").click()
+    page.locator("#remove").click()                                     # asks first
+    page.wait_for_selector("#remove-confirm", state="visible", timeout=10_000)
+    assert "Remove zorblat_festival.txt?" in page.locator("#remove-status").inner_text()
+    assert "zorblat_festival.txt" in page.locator("#documents").inner_text()   # nothing removed yet
+    page.locator("#remove-confirm").click()
     page.wait_for_function("() => document.querySelector('#remove-status').innerText.includes('Removed')",
                            timeout=60_000)
     assert "zorblat_festival.txt" not in page.locator("#documents").inner_text()
+    assert "zorblat_festival.txt" not in page.locator("#ingest-result").inner_text()   # its "indexed" line goes
 
     _tab(page, "Chat")
     text, _, _ = ask(page, "Where is the Zorblat festival held?", turn=2)
@@ -272,3 +292,64 @@ def test_settings_filter_by_source_and_date(page):
     page.wait_for_function("""() => { const bots = document.querySelectorAll('#chat [data-testid="bot"]');
                                        return bots[bots.length - 1].innerText.includes('date from must be'); }""",
                            timeout=30_000)
+
+
+def cited_page_shown(page, turn: int, name: str) -> None:
+    """The first source card of `turn` is `name` on p. 3, with page 3 rendered and the quote boxed on it."""
+    card = section(page, turn).locator("article.source-card").first
+    assert name in card.locator(".source-meta").inner_text() and "p. 3" in card.locator(".source-meta").inner_text()
+    image = card.locator(".page-view .page-image img")
+    image.wait_for(state="visible", timeout=10_000)
+    assert "Page 3" in card.locator(".page-view summary").inner_text()
+    picture = image.bounding_box()
+    boxes = [b.bounding_box() for b in card.locator(".page-highlight").all()]
+    assert picture["height"] > 300 and len(boxes) >= 2                 # the wrapped sentence: one box a line
+    for box in boxes:
+        assert picture["x"] <= box["x"] and box["x"] + box["width"] <= picture["x"] + picture["width"] + 1
+        assert picture["y"] <= box["y"] and box["y"] + box["height"] <= picture["y"] + picture["height"] + 1
+        assert box["height"] > 5 and box["width"] > 20
+
+
+def test_pdf_and_scan_uploads_answer_with_the_page_shown_and_the_quote_boxed(page, tmp_path):
+    """A multi-page text PDF and an image-only PDF (a scan of real text): each answered from page 3 by a
+    sentence wrapped over lines, quoted whole, cited as p. 3, its page rendered with the quote highlighted."""
+    steam = write_text_pdf(tmp_path / "steam.pdf", "Steam Engines in Britain", "Encyclopedia of Engineering", STEAM)
+    (tmp_path / "plain").mkdir()
+    plain = write_text_pdf(tmp_path / "plain" / "warsaw.pdf", "Warsaw", "City Guide", WARSAW)
+    scan = write_scan(plain, tmp_path / "warsaw-scan.pdf")
+    before = page.locator("#index-summary").inner_text()
+    assert "documents," in before and "passages indexed" in before      # the Chat tab says what is indexed
+    page.locator("#to-documents").click()                                 # the Chat tab links to the Documents tab
+    page.locator("#upload input[type=file]").wait_for(state="attached", timeout=10_000)
+    page.locator("#upload input[type=file]").set_input_files([str(steam), str(scan)])
+    page.wait_for_function("() => document.querySelector('#ingest-result .ingest-result') !== null",
+                           timeout=ANSWER_TIMEOUT_MS)
+    result = page.locator("#ingest-result").inner_text()
+    assert "steam.pdf: indexed" in result and "warsaw-scan.pdf: indexed" in result and "read by OCR" in result
+    one_line = page.evaluate("""() => [...document.querySelectorAll('#documents td.date')].filter(td => td.innerText)
+        .every(td => { const r = document.createRange(); r.selectNodeContents(td);
+                       return new Set([...r.getClientRects()].map(b => Math.round(b.top))).size === 1; })""")
+    assert one_line                                                       # "2025-02-03", never "2025-/02-03"
+
+    _tab(page, "Chat")
+    assert page.locator("#index-summary").inner_text() != before          # the count follows the upload
+    text, _, _ = ask(page, STEAM_QUESTION, turn=1)
+    assert STEAM_SENTENCE in " ".join(text.split()) and "Steam Engines in Britain, p. 3" in text
+    cited_page_shown(page, 1, "steam.pdf")
+    (REPO / "artifacts").mkdir(exist_ok=True)
+    page.screenshot(path=str(REPO / "artifacts" / "ui-pdf-page.png"))
+
+    text, _, _ = ask(page, WARSAW_QUESTION, turn=2)
+    assert WARSAW_SENTENCE in " ".join(text.split()) and "p. 3" in text   # the scanned text, read by OCR
+    cited_page_shown(page, 2, "warsaw-scan.pdf")
+    section(page, 2).locator("article.source-card").first.screenshot(path=str(REPO / "artifacts" / "ui-scan-card.png"))
+
+    label = page.locator("#chat label, #chat [data-testid='block-label']")
+    assert label.count() == 0 or not label.first.is_visible()           # no label over the first chat line
+    layout = page.evaluate("""() => { const s = document.querySelector('#sources'), f = document.querySelector('footer');
+        const sb = s.getBoundingClientRect(), fb = f ? f.getBoundingClientRect() : null;
+        return {clipped: ['auto', 'scroll'].includes(getComputedStyle(s).overflowY) && s.scrollHeight > s.clientHeight,
+                sourcesBottom: sb.bottom, footerTop: fb ? fb.top + window.scrollY : null,
+                sourcesBottomInPage: sb.bottom + window.scrollY}; }""")
+    assert layout["clipped"], layout                                   # the column scrolls instead of running on
+    assert layout["footerTop"] is None or layout["footerTop"] >= layout["sourcesBottomInPage"] - 1, layout

@@ -51,9 +51,18 @@ def test_marker_without_a_citation_stays_plain_text():
     assert "(#src-1-1)" in md and "#src-1-4" not in md and "\\[4\\]" in md
 
 
-def test_every_cited_file_is_named_under_the_answer():
-    md = render.answer_markdown(answer("A [1] B [2]", [citation("/c/a.txt"), citation("/c/b.txt")]), turn=1)
-    assert "a\\.txt" in md and "b\\.txt" in md
+def test_the_sources_line_shows_titles_with_the_file_name_on_hover():
+    cites = [citation("/c/3f9a0c1d2e.txt"), Citation("/c/b.pdf", "Kestrel Survey", "q", 0, 1, 0.9, page=3)]
+    md = render.answer_markdown(answer("A [1] B [2]", cites), turn=1)
+    sources = md.split("**Sources:**")[1]
+    assert '(#src-1-1 "3f9a0c1d2e.txt") Iran warns' in sources                # the title shown, the name on hover
+    assert '(#src-1-2 "b.pdf") Kestrel Survey, p. 3' in sources             # with the page of a PDF
+    assert "3f9a0c1d2e\\.txt" not in sources
+
+
+def test_a_refusal_uses_an_icon_every_font_has():
+    md = render.answer_markdown(answer("The documents do not answer this question.", [], abstained=True), turn=1)
+    assert render.REFUSAL_ICON in md and not any(ord(ch) >= 0x2600 for ch in md)   # no emoji (⛔ is U+26D4)
 
 
 def test_streaming_text_links_markers_before_citations_are_known():
@@ -114,7 +123,7 @@ def test_html_in_answers_is_escaped(payload):
 def test_markdown_links_in_answers_do_not_render():
     md = render.answer_markdown(answer(f"Quote {LINK} {AUTOLINK} [1]", [citation()]), turn=1)
     links = re.findall(r"(?<!\\)\]\(([^)]*)\)", md)   # every live link target
-    assert links == ["#src-1-1", "#src-1-1"]          # only our own marker links (text + source line)
+    assert [link.split(" ")[0] for link in links] == ["#src-1-1", "#src-1-1"]   # only our own marker links
     assert "javascript\\:" in md and "www\\.evil" in md and "http\\://" in md
 
 
@@ -191,3 +200,37 @@ def test_ingest_summary_lists_each_file_with_its_outcome():
     for piece in ("a.txt</b>: indexed", "b.md</b>: unchanged", "c.pdf</b>: failed: empty file",
                   "d.exe</b>: refused: unsupported"):
         assert piece in out
+
+
+def test_overlapping_passages_of_one_document_are_one_card_with_both_highlights():
+    text = "Intro. " + "The first fact is here. The second fact follows. " * 3 + "End."
+    first = Citation("/c/a.txt", "T", "The first fact is here.", 7, 30, 0.9)
+    second = Citation("/c/a.txt", "T", "The second fact follows.", 31, 55, 0.9)
+    html_out = render.sources_section(answer("A [1] B [2]", [first, second]), {"/c/a.txt": text}, 1)
+    assert html_out.count('class="source-card"') == 1 and html_out.count("<mark>") >= 2
+    assert 'id="src-1-1"' in html_out and 'id="src-1-2"' in html_out          # both markers still lead to it
+    assert "[1][2]" in html_out
+
+
+def test_closest_passages_of_a_refusal_are_not_highlighted_and_say_so():
+    near = Citation("/c/a.txt", "T", QUOTE, START, START + len(QUOTE), 0.2)
+    refusal = answer("The documents do not answer this question.", [], abstained=True, passages=[near])
+    html_out = render.sources_section(refusal, {"/c/a.txt": DOC}, 1)
+    assert "<mark" not in html_out and '<span class="near">' in html_out
+    assert "they do not answer the question" in html_out
+
+
+def test_the_documents_table_keeps_dates_on_one_line():
+    table = render.documents_table([DocumentInfo("/d/a.txt", "h", "T", "2025-02-03")])
+    assert '<td class="date">2025-02-03</td>' in table
+
+
+def test_a_pdf_card_shows_its_page_with_the_quote_boxed_and_others_open_the_whole_document():
+    pdf = Citation("/c/a.pdf", "T", QUOTE, START, START + len(QUOTE), 0.9, page=3,
+                   rects=((3, 0.1, 0.2, 0.9, 0.22), (3, 0.1, 0.23, 0.5, 0.25)))
+    card = render.source_card(pdf, DOC, "src-1-1", "[1]", image="data:image/png;base64,AAAA")
+    assert card.count('class="page-highlight"') == 2 and 'src="data:image/png;base64,AAAA"' in card
+    assert "p. 3" in card and "whole-document" not in card
+    txt = render.source_card(citation(), DOC, "src-1-1", "[1]")
+    assert '<details class="whole-document">' in txt and 'class="in-document quote-anchor"' in txt
+    assert txt.count("<mark>") == txt.count('class="passage"') == 1 and "<img" not in txt   # one passage shown

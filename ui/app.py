@@ -6,6 +6,7 @@ the page, never a traceback.
 """
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import sys
@@ -25,9 +26,23 @@ from ui import forms, render, uploads  # noqa: E402
 log = logging.getLogger("ui")
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 MAX_PASSAGES = 20
+PAGE_WIDTH = 700   # pixels of a cited page's image
 
 CSS = """
-#sources { max-height: 78vh; overflow-y: auto; padding-right: 4px; }
+#sources { max-height: calc(100vh - 260px) !important; overflow-y: auto !important; padding-right: 4px; }
+footer { position: static !important; }
+.page-view summary, .whole-document summary { cursor: pointer; font-size: 0.85em; color: var(--link-text-color); }
+.page-image { position: relative; margin-top: 4px; border: 1px solid var(--border-color-primary); }
+.page-image img { display: block; width: 100%; height: auto; }
+.page-highlight { position: absolute; background: rgba(255, 214, 10, 0.38); outline: 2px solid #e0a800;
+                  border-radius: 2px; pointer-events: none; }
+.document-text { max-height: 50vh; overflow-y: auto; font-size: 0.88em; border-top: 1px dashed
+                 var(--border-color-primary); margin-top: 4px; padding-top: 4px; }
+.passage .near { background: none; }
+.document-text .in-document { background: #ffe58a; color: #111; }
+.refused .closest-note { font-weight: 600; }
+#index-summary p { margin: 0; font-size: 0.9em; color: var(--body-text-color-subdued); }
+table.documents td.date { white-space: nowrap; }
 #sources h4 { margin: 4px 0 6px; font-size: 0.95em; }
 .sources-empty, .no-sources, .closest-note { color: var(--body-text-color-subdued); font-size: 0.9em; }
 .source-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px;
@@ -63,8 +78,11 @@ JS = """
   document.addEventListener('click', (event) => {
     const link = event.target.closest && event.target.closest('a[href^="#src-"], a[href^="#near-"]');
     if (!link) return;
-    const card = document.getElementById(link.getAttribute('href').slice(1));
-    if (!card) return;
+    const target = document.getElementById(link.getAttribute('href').split(' ')[0].slice(1));
+    if (!target) return;
+    const card = target.closest('.source-card') || target;
+    const view = card.querySelector('details.page-view');
+    if (view) view.open = true;
     event.preventDefault();
     event.stopPropagation();
     for (let d = card.closest('details'); d; d = d.parentElement && d.parentElement.closest('details')) d.open = true;
@@ -72,6 +90,14 @@ JS = """
     card.classList.remove('flash');
     void card.offsetWidth;
     card.classList.add('flash');
+    if (card !== target) { target.classList.remove('flash'); void target.offsetWidth; target.classList.add('flash'); }
+  }, true);
+  document.addEventListener('toggle', (event) => {
+    const whole = event.target;
+    if (!whole.matches || !whole.matches('details.whole-document') || !whole.open) return;
+    const quote = whole.querySelector('.quote-anchor');
+    const box = whole.querySelector('.document-text');
+    if (quote && box) box.scrollTop = quote.offsetTop - box.offsetTop - 40;
   }, true);
 }
 """
@@ -126,7 +152,7 @@ class Handlers:
                     answer = event
             if answer is None:
                 raise RuntimeError("the assistant returned no answer")
-            section = render.sources_section(answer, self._texts(answer), turn)
+            section = render.sources_section(answer, self._texts(answer), turn, self._images(answer))
         except Exception as error:  # noqa: BLE001 - every failure becomes one line in the chat
             failed = shown + [_said("assistant", render.error_markdown(user_message(error)))]
             yield gr.skip(), failed, gr.skip(), replace(conversation, messages=failed)
@@ -148,18 +174,29 @@ class Handlers:
                 texts[source] = ""
         return texts
 
+    def _images(self, answer) -> dict[tuple[str, int], str]:
+        """Each cited PDF page as a data: URI (left out when the file cannot be rendered: the text card stays)."""
+        images = {}
+        for source, page in render.cited_pages(answer):
+            try:
+                png = self.assistant.page_image(source, page, PAGE_WIDTH)
+                images[(source, page)] = "data:image/png;base64," + base64.b64encode(png).decode()
+            except Exception as error:  # noqa: BLE001
+                user_message(error)
+        return images
+
     # --- documents
     def refresh(self, selected=None):
-        """(documents table, remove dropdown, source-filter dropdown) from the current index."""
+        """(documents table, remove dropdown, source-filter dropdown, the Chat tab's index summary) from the index."""
         try:
             documents = self.assistant.documents()
         except Exception as error:  # noqa: BLE001
-            return render.status_html(user_message(error), "error"), gr.skip(), gr.skip()
+            return render.status_html(user_message(error), "error"), gr.skip(), gr.skip(), gr.skip()
         choices = render.document_choices(documents)
         present = {source for _, source in choices}
         kept = [s for s in (selected or []) if s in present]
         return (render.documents_table(documents), gr.Dropdown(choices=choices, value=None),
-                gr.Dropdown(choices=choices, value=kept, multiselect=True))
+                gr.Dropdown(choices=choices, value=kept, multiselect=True), render.index_summary(documents))
 
     def upload(self, files, selected, progress=gr.Progress()):
         """Copy the uploads into the index folder, index them with progress, report each file."""
@@ -177,10 +214,19 @@ class Handlers:
             summary = render.status_html(user_message(error), "error")
         return (summary, *self.refresh(selected), None)
 
-    def remove(self, source, selected):
-        """Remove the chosen document (and its uploaded copy); its passages stop appearing at once."""
+    def confirm_removal(self, source):
+        """The first click on Remove: ask before removing. Yields (status, the confirm button)."""
         if not source:
-            return (render.status_html("Choose a document to remove first.", "error"), *self.refresh(selected))
+            return render.status_html("Choose a document to remove first.", "error"), gr.Button(visible=False)
+        question = f"Remove {os.path.basename(source)}? Its passages will no longer be cited. Click “Yes, remove”."
+        return render.status_html(question, "warning"), gr.Button(visible=True)
+
+    def remove(self, source, selected):
+        """Remove the chosen document (and its uploaded copy); its passages stop appearing at once.
+        Returns (status, *refresh, the cleared upload log, the hidden confirm button)."""
+        if not source:
+            return (render.status_html("Choose a document to remove first.", "error"), *self.refresh(selected),
+                    gr.skip(), gr.Button(visible=False))
         name = os.path.basename(source)
         try:
             if self.assistant.remove(source):
@@ -190,7 +236,7 @@ class Handlers:
                 status = render.status_html(f"{name} is not indexed (any more).", "error")
         except Exception as error:  # noqa: BLE001
             status = render.status_html(user_message(error), "error")
-        return (status, *self.refresh(selected))
+        return (status, *self.refresh(selected), "", gr.Button(visible=False))
 
 
 def _said(role: str, content: str) -> dict:
@@ -227,11 +273,17 @@ def build_app(assistant, settings: Settings) -> gr.Blocks:
         conversation = gr.State(Conversation())
         gr.Markdown("### Ask your documents\nEvery answer cites the passages it rests on; "
                     "click a [n] marker to see the passage in its document.")
-        with gr.Tabs():
+        with gr.Tabs() as tabs:
             with gr.Tab("Chat", id="chat-tab"):
+                with gr.Row():
+                    index_summary = gr.HTML(render.index_summary(documents), elem_id="index-summary",
+                                            js_on_load=None)
+                    to_documents = gr.Button("Documents tab →", size="sm", elem_id="to-documents", scale=0,
+                                             min_width=160)
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3):
-                        chatbot = gr.Chatbot(value=[], elem_id="chat", label="Conversation", height=520,
+                        chatbot = gr.Chatbot(value=[], elem_id="chat", label="Conversation", show_label=False,
+                                             height=520,
                                              latex_delimiters=[], feedback_options=None, buttons=["copy"],
                                              sanitize_html=True, render_markdown=True,
                                              placeholder="Ask a question about the indexed documents.")
@@ -265,17 +317,22 @@ def build_app(assistant, settings: Settings) -> gr.Blocks:
                                                 elem_id="remove-choice", scale=4)
                     remove_button = gr.Button("Remove", variant="stop", elem_id="remove", scale=1)
                 remove_status = gr.HTML("", elem_id="remove-status", js_on_load=None)
+                confirm_button = gr.Button("Yes, remove", variant="stop", elem_id="remove-confirm", visible=False,
+                                           size="sm")
 
         question.submit(handlers.ask, [question, conversation, mode, top_k, source_filter, since, until],
                         [question, chatbot, sources, conversation], show_progress="minimal", api_name="ask")
         new_chat.click(lambda: (Conversation(), [], render.sources_panel([])), None,
                        [conversation, chatbot, sources], queue=False)
         chatbot.clear(lambda: (Conversation(), render.sources_panel([])), None, [conversation, sources], queue=False)
-        listing = [table, remove_choice, source_filter]
+        listing = [table, remove_choice, source_filter, index_summary]
         upload.upload(handlers.upload, [upload, source_filter], [ingest_result, *listing, upload],
                       concurrency_limit=1, concurrency_id="index-writes")
-        remove_button.click(handlers.remove, [remove_choice, source_filter], [remove_status, *listing],
-                            concurrency_limit=1, concurrency_id="index-writes")
+        remove_button.click(handlers.confirm_removal, [remove_choice], [remove_status, confirm_button], queue=False)
+        confirm_button.click(handlers.remove, [remove_choice, source_filter],
+                             [remove_status, *listing, ingest_result, confirm_button],
+                             concurrency_limit=1, concurrency_id="index-writes")
+        to_documents.click(lambda: gr.Tabs(selected="documents-tab"), None, tabs, queue=False)
         demo.load(handlers.refresh, [source_filter], listing, show_progress="hidden")
     return demo
 

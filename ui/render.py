@@ -23,6 +23,8 @@ from ui.uploads import outcomes
 CONTEXT_CHARS = 300
 REFUSAL_PREFIX = "Not in the documents:"
 CLOSEST_SHOWN = 3
+EARLIER_TURNS_KEPT = 3     # earlier answers' sources kept (folded) under the current one
+REFUSAL_ICON = "⊘"         # in DejaVu Sans and every common font (the ⛔ emoji needs an emoji font)
 _MD_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 # Punctuation with a markdown meaning (links, emphasis, code, headings, lists, tables, math, autolinks
 # through ':' '@' '.'); backslash-escaped. Plain punctuation such as , ; ? stays readable.
@@ -64,6 +66,27 @@ def citation_link(turn: int, n: int) -> str:
     '[\\\\[3\\\\]](#src-1-3)'
     """
     return f"[\\[{n}\\]](#{card_id(turn, n)})"
+
+
+def source_link(turn: int, n: int, citation: Citation) -> str:
+    """A marker link whose hover text is the cited file's name (its quotes escaped for the link title).
+
+    >>> source_link(1, 2, Citation('/d/a "b".txt', "T", "q", 0, 1, 1.0))
+    '[\\\\[2\\\\]](#src-1-2 "a \\'b\\'.txt")'
+    """
+    name = citation.name.replace('"', "'").replace("\\", "/")
+    return f'[\\[{n}\\]](#{card_id(turn, n)} "{name}")'
+
+
+def where(citation: Citation) -> str:
+    """The place of a citation in its document: ', p. 3' for a page, ', § Heading' for a section.
+
+    >>> where(Citation("/d/a.pdf", "T", "q", 0, 1, 1.0, page=3)), where(Citation("/d/a.txt", "T", "q", 0, 1, 1.0))
+    (', p. 3', '')
+    """
+    if citation.page:
+        return f", p. {citation.page}"
+    return f", § {escape_markdown(citation.heading[:60])}" if citation.heading else ""
 
 
 def link_markers(text: str, turn: int, count: int | None = None) -> str:
@@ -118,19 +141,19 @@ def answer_markdown(answer: Answer, turn: int) -> str:
     >>> print(answer_markdown(Answer("It was $200,000 [1].", [c], False, "q", "q"), turn=1))
     It was \\$200,000 [\\[1\\]](#src-1-1)\\.
     <BLANKLINE>
-    **Sources:** [\\[1\\]](#src-1-1) a\\.txt
+    **Sources:** [\\[1\\]](#src-1-1 "a.txt") A title
     >>> print(answer_markdown(Answer("The documents do not answer this question.", [], True, "q", "q"), turn=1))
-    > ⛔ **Not in the documents:** The documents do not answer this question\\.
+    > ⊘ **Not in the documents:** The documents do not answer this question\\.
     """
     parts = []
     if answer.notice:
         parts.append(f"*ℹ️ {escape_markdown(answer.notice)}*")
     if answer.abstained:
-        parts.append(f"> ⛔ **{REFUSAL_PREFIX}** {link_markers(answer.text, turn, 0)}")
+        parts.append(f"> {REFUSAL_ICON} **{REFUSAL_PREFIX}** {link_markers(answer.text, turn, 0)}")
     else:
         parts.append(link_markers(answer.text, turn, len(answer.citations)))
         if answer.citations:
-            listed = " · ".join(f"{citation_link(turn, n)} {escape_markdown(c.name)}"
+            listed = " · ".join(f"{source_link(turn, n, c)} {escape_markdown(c.title or c.name)}{where(c)}"
                                 for n, c in enumerate(answer.citations, 1))
             parts.append(f"**Sources:** {listed}")
     return "\n\n".join(parts)
@@ -202,15 +225,97 @@ def highlighted_passage(text: str, citation: Citation, width: int = CONTEXT_CHAR
     >>> highlighted_passage(doc, Citation("/d/a.txt", "t", "It cost <b>$5</b>.", 8, 26, 1.0))
     '<p class="passage">Before. <mark>It cost &lt;b&gt;$5&lt;/b&gt;.</mark> After.</p>'
     """
-    before, quote, after = passage_context(text, citation.start, citation.end, citation.quote, width)
-    lead = "… " if before and citation.start - len(before) > 0 else ""
-    tail = " …" if after and citation.end + len(after) < len(text) else ""
-    return (f'<p class="passage">{lead}{_paragraphs(before)}<mark>{_paragraphs(quote)}</mark>'
-            f"{_paragraphs(after)}{tail}</p>")
+    return marked_passage(text, [citation], width)
 
 
-def source_card(citation: Citation, text: str, element_id: str, label: str) -> str:
-    """One source card: number, title, date, file name and the highlighted passage.
+def marked_passage(text: str, citations: list[Citation], width: int = CONTEXT_CHARS, highlight: bool = True) -> str:
+    """Several quotes of one document in one passage, each marked (in <mark>, or in a plain
+    <span class="near"> when `highlight` is off: closest passages that do not answer).
+
+    >>> doc = "One two. Three four. Five six. Seven."
+    >>> a, b = Citation("/d/a", "t", "Three four.", 9, 20, 1.0), Citation("/d/a", "t", "Five six.", 21, 30, 1.0)
+    >>> marked_passage(doc, [b, a], width=6)
+    '<p class="passage">… two. <mark>Three four.</mark> <mark>Five six.</mark> …</p>'
+    >>> marked_passage(doc, [a], width=0, highlight=False)
+    '<p class="passage">… <span class="near">Three four.</span> …</p>'
+    """
+    opening, closing = ("<mark>", "</mark>") if highlight else ('<span class="near">', "</span>")
+    valid = sorted((c for c in citations if 0 <= c.start <= c.end <= len(text) and text[c.start:c.end] == c.quote),
+                   key=lambda c: c.start)
+    if not valid:   # the document changed since the answer: the quotes alone
+        return f'<p class="passage">{" … ".join(opening + _paragraphs(c.quote) + closing for c in citations)}</p>'
+    first, last = valid[0].start, max(c.end for c in valid)
+    left = 0 if first <= width else _snap_left(text, first - width) if width else first
+    right = len(text) if last + width >= len(text) else _snap_right(text, last + width) if width else last
+    pieces, at = ["… " if left > 0 else ""], left
+    for c in valid:
+        start = max(c.start, at)
+        pieces += [_paragraphs(text[at:start]), opening, _paragraphs(text[start:max(c.end, start)]), closing]
+        at = max(at, c.end)
+    pieces += [_paragraphs(text[at:right]), " …" if right < len(text) else ""]
+    return f'<p class="passage">{"".join(pieces)}</p>'
+
+
+def card_groups(citations: list[Citation], gap: int = CONTEXT_CHARS) -> list[list[int]]:
+    """Indexes of citations shown in one card: of one document (and page), overlapping or close enough
+    that their passages would repeat each other.
+
+    >>> c = lambda s, e, src="/d/a": Citation(src, "t", "q", s, e, 1.0)
+    >>> card_groups([c(0, 100), c(2000, 2100), c(90, 180), c(0, 100, "/d/b")])
+    [[0, 2], [1], [3]]
+    """
+    groups: list[list[int]] = []
+    for i, c in enumerate(citations):
+        home = next((g for g in groups if any(_near(citations[j], c, gap) for j in g)), None)
+        if home is None:
+            groups.append([i])
+        else:
+            home.append(i)
+    return groups
+
+
+def _near(a: Citation, b: Citation, gap: int) -> bool:
+    return a.source == b.source and a.page == b.page and a.start < b.end + gap and b.start < a.end + gap
+
+
+def page_view(citation: Citation, image: str, others: Iterable[Citation] = ()) -> str:
+    """The cited page as an image (`image`: a data: URI) with the quotes' rectangles drawn over it.
+
+    >>> c = Citation("/d/a.pdf", "t", "q", 0, 1, 1.0, page=3, rects=((3, 0.1, 0.2, 0.5, 0.25),))
+    >>> view = page_view(c, "data:image/png;base64,AAAA")
+    >>> 'left:10.00%;top:20.00%;width:40.00%;height:5.00%' in view, "Page 3" in view
+    (True, True)
+    """
+    rects = [r for c in (citation, *others) for r in c.rects if r[0] == citation.page]
+    boxes = "".join(f'<span class="page-highlight" style="left:{x0 * 100:.2f}%;top:{y0 * 100:.2f}%;'
+                    f'width:{(x1 - x0) * 100:.2f}%;height:{(y1 - y0) * 100:.2f}%"></span>'
+                    for _, x0, y0, x1, y1 in rects)
+    alt = html.escape(f"page {citation.page} of {citation.name}")
+    return (f'<details class="page-view" open><summary>Page {citation.page} of {html.escape(citation.name)}'
+            f'</summary><div class="page-image"><img src="{html.escape(image)}" alt="{alt}">{boxes}</div></details>')
+
+
+def whole_document(text: str, citations: list[Citation]) -> str:
+    """The whole cleaned document, folded, opening scrolled to its first quote (the quotes shaded as in the
+    passage above, but not as <mark> or .passage: the card's highlighted passage stays its one of each).
+
+    >>> whole_document("A. B. C.", [Citation("/d/a.txt", "t", "B.", 3, 5, 1.0)]).count('class="in-document quote-anchor"')
+    1
+    """
+    if not text:
+        return ""
+    body = (marked_passage(text, citations, width=len(text))
+            .replace("<mark>", '<span class="in-document quote-anchor">', 1)
+            .replace("<mark>", '<span class="in-document">').replace("</mark>", "</span>")
+            .replace('<p class="passage">', '<p class="whole-text">', 1))
+    return (f'<details class="whole-document"><summary>Open the whole document at the quote</summary>'
+            f'<div class="document-text">{body}</div></details>')
+
+
+def source_card(citation: Citation, text: str, element_id: str, label: str, image: str = "",
+                others: list[Citation] = (), aliases: list[str] = (), highlight: bool = True) -> str:
+    """One source card: number, title, date, page, file name, the highlighted passage (with the quotes of
+    `others` from the same place), then the page image with the quote boxed (PDF) or the whole document.
 
     >>> from core.records import Citation
     >>> c = Citation("/d/<x>.txt", "<script>alert(1)</script>", "q", 0, 1, 0.5, date="2025-02-03")
@@ -219,33 +324,45 @@ def source_card(citation: Citation, text: str, element_id: str, label: str) -> s
     (False, True, True, True)
     """
     title = html.escape(citation.title or citation.name)
-    meta = " · ".join(html.escape(part) for part in (citation.date, citation.name) if part)
-    return (f'<article class="source-card" id="{element_id}">'
+    page = f"p. {citation.page}" if citation.page else ""
+    meta = " · ".join(html.escape(part) for part in (citation.date, page, citation.heading, citation.name) if part)
+    anchors = "".join(f'<span class="card-alias" id="{html.escape(a)}"></span>' for a in aliases)
+    shown = [citation, *others]
+    place = (page_view(citation, image, others) if image and citation.page else
+             whole_document(text, shown) if highlight else "")
+    return (f'<article class="source-card" id="{element_id}">{anchors}'
             f'<header><span class="source-number">{html.escape(label)}</span> '
             f'<span class="source-title">{title}</span></header>'
             f'<div class="source-meta">{meta}</div>'
-            f"{highlighted_passage(text, citation)}</article>")
+            f"{marked_passage(text, shown, highlight=highlight)}{place}</article>")
 
 
-def sources_section(answer: Answer, texts: Mapping[str, str], turn: int) -> str:
-    """The sources of one answer: its citation cards, or the closest passages of a refusal.
+def sources_section(answer: Answer, texts: Mapping[str, str], turn: int,
+                    images: Mapping[tuple[str, int], str] | None = None) -> str:
+    """The sources of one answer: its citation cards (overlapping quotes of one document merged into one card),
+    or the closest passages of a refusal, unhighlighted and labelled as not answering.
 
-    `texts` maps each cited source to its cleaned document text.
+    `texts` maps each cited source to its cleaned document text; `images` maps (source, page) to the page's image.
 
     >>> from core.records import Answer
     >>> sources_section(Answer("No.", [], True, "Who?", "Who?"), {}, 1)
     '<section class="sources-turn refused" data-turn="1"><h4>Who?</h4><p class="no-sources">No passage answers this question.</p></section>'
     """
     heading = f"<h4>{html.escape(answer.question)}</h4>"
+    images = images or {}
     if answer.abstained:
         closest = answer.passages[:CLOSEST_SHOWN]
-        body = (f'<p class="closest-note">Closest passages (they do not answer the question):</p>'
-                + "".join(source_card(c, texts.get(c.source, ""), f"near-{turn}-{n}", f"~{n}")
-                          for n, c in enumerate(closest, 1))
+        cards = [source_card(closest[g[0]], texts.get(closest[g[0]].source, ""), f"near-{turn}-{g[0] + 1}",
+                             "closest", others=[closest[i] for i in g[1:]], highlight=False)
+                 for g in card_groups(closest)]
+        body = (f'<p class="closest-note">Closest passages — they do not answer the question:</p>{"".join(cards)}'
                 if closest else '<p class="no-sources">No passage answers this question.</p>')
         return f'<section class="sources-turn refused" data-turn="{turn}">{heading}{body}</section>'
-    cards = "".join(source_card(c, texts.get(c.source, ""), card_id(turn, n), f"[{n}]")
-                    for n, c in enumerate(answer.citations, 1))
+    cites = answer.citations
+    cards = "".join(source_card(cites[g[0]], texts.get(cites[g[0]].source, ""), card_id(turn, g[0] + 1),
+                                "".join(f"[{i + 1}]" for i in g), images.get((cites[g[0]].source, cites[g[0]].page), ""),
+                                [cites[i] for i in g[1:]], [card_id(turn, i + 1) for i in g[1:]])
+                    for g in card_groups(cites))
     box = "".join(disagreement_box(c, answer.citations, turn) for c in answer.conflicts)
     return f'<section class="sources-turn" data-turn="{turn}">{heading}{box}{cards}</section>'
 
@@ -285,17 +402,30 @@ def cited_sources(answer: Answer) -> list[str]:
     return list(dict.fromkeys(c.source for c in shown))
 
 
+def cited_pages(answer: Answer) -> list[tuple[str, int]]:
+    """(source, page) of each cited page, whose image a card shows.
+
+    >>> c = Citation("/d/a.pdf", "", "q", 0, 1, 1.0, page=3)
+    >>> cited_pages(Answer("x [1] [2]", [c, c, Citation("/d/b.txt", "", "q", 0, 1, 1.0)], False, "q", "q"))
+    [('/d/a.pdf', 3)]
+    """
+    return list(dict.fromkeys((c.source, c.page) for c in ([] if answer.abstained else answer.citations) if c.page))
+
+
 def sources_panel(sections: list[str]) -> str:
-    """All turns' sources, newest first and open; earlier turns folded so their links still resolve.
+    """The current answer's sources, open, then at most EARLIER_TURNS_KEPT earlier answers' sources, folded
+    (their links still resolve); older ones are dropped, so the column does not grow with every turn.
 
     >>> sources_panel([])
     '<div class="sources-empty">Sources of the answers appear here.</div>'
     >>> sources_panel(["<section>1</section>", "<section>2</section>"]).count("<details")
     1
+    >>> sources_panel([f"<section>{n}</section>" for n in range(9)]).count("<details")
+    3
     """
     if not sections:
         return '<div class="sources-empty">Sources of the answers appear here.</div>'
-    newest, earlier = sections[-1], sections[-2::-1]
+    newest, earlier = sections[-1], sections[-2::-1][:EARLIER_TURNS_KEPT]
     folded = "".join(f'<details class="earlier-turn"><summary>Earlier question</summary>{s}</details>'
                      for s in earlier)
     return f'<div class="sources-list">{newest}{folded}</div>'
@@ -330,10 +460,27 @@ def documents_table(documents: Iterable[DocumentInfo]) -> str:
     if not rows:
         return '<p class="no-documents">No documents are indexed yet. Upload some below.</p>'
     head = "".join(f"<th>{html.escape(c)}</th>" for c in DOCUMENT_COLUMNS)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
-                   for row in rows)
+    classes = [c.replace(" ", "-") for c in DOCUMENT_COLUMNS]       # td.date does not wrap ("2025-/02-03")
+    body = "".join("<tr>" + "".join(f'<td class="{k}">{html.escape(cell)}</td>' for k, cell in zip(classes, row))
+                   + "</tr>" for row in rows)
     return (f'<p class="documents-count">{len(rows)} document{"s" if len(rows) != 1 else ""} indexed</p>'
             f'<table class="documents"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>')
+
+
+def index_summary(documents: Iterable[DocumentInfo]) -> str:
+    """What the Chat tab says is indexed.
+
+    >>> index_summary([DocumentInfo("/d/a.pdf", "h", chunks=12, pages=4), DocumentInfo("/d/b.txt", "h", chunks=1)])
+    '<p class="index-summary">2 documents, 13 passages indexed.</p>'
+    >>> index_summary([])
+    '<p class="index-summary">No documents are indexed yet: add some in the Documents tab.</p>'
+    """
+    documents = list(documents)
+    if not documents:
+        return '<p class="index-summary">No documents are indexed yet: add some in the Documents tab.</p>'
+    passages = sum(d.chunks for d in documents)
+    return (f'<p class="index-summary">{len(documents)} document{"s" if len(documents) != 1 else ""}, '
+            f'{passages} passage{"s" if passages != 1 else ""} indexed.</p>')
 
 
 def document_choices(documents: Iterable[DocumentInfo]) -> list[tuple[str, str]]:
@@ -364,7 +511,12 @@ def ingest_summary(report: IngestReport | None, refused: list[tuple[str, str]],
     ok = sum(status in {"indexed", "updated", "unchanged"} for _, status, _ in rows)
     items = "".join(f'<li class="ingest-{status}"><b>{html.escape(name)}</b>: {status}'
                     f'{": " + html.escape(reason) if reason else ""}</li>' for name, status, reason in rows)
+    items += "".join(f'<li class="ingest-unreadable"><b>{html.escape(Path(source).name)}</b>: {html.escape(why)}</li>'
+                     for source, why in (report.unreadable_pages if report is not None else []))
     seconds = f" in {report.seconds:.1f} s" if report is not None else ""
+    if report is not None and report.ocr_pages:
+        seconds += f" ({report.ocr_pages} scanned page{'s' if report.ocr_pages != 1 else ''} read by OCR in " \
+                   f"{report.ocr_seconds:.1f} s)"
     return (f'<div class="ingest-result"><p>{ok} of {len(rows)} file{"s" if len(rows) != 1 else ""} '
             f"indexed{seconds}.</p><ul>{items}</ul></div>")
 

@@ -1,7 +1,8 @@
 """Readers: one module a format, each registered under the file suffixes it reads.
 
-A reader turns a file's bytes into raw text plus the metadata hints the format
-states (title, date, author, url). Adding a format is one module with one
+A reader turns a file's bytes into raw text, the metadata hints the format
+states (title, date, author, url) and, for paged or structured formats, a
+`Layout` (pages, boxes, headings; else None). Adding a format is one module with one
 `@reader(".ext")` function, and one import line below.
 
 >>> sorted(READERS)
@@ -9,11 +10,21 @@ states (title, date, author, url). Adding a format is one module with one
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 from core.registry import Registry
 
-Reader = Callable[[bytes, str], "tuple[str, dict[str, str]]"]  # (data, fallback encoding) -> (text, hints)
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """What readers are told: the encoding to try for non-UTF-8 text, the resolution scans are OCR'd at."""
+
+    fallback_encoding: str = ""
+    ocr_dpi: int = 200   # 0: no OCR (a page without a text layer is reported as unreadable)
+
+
+Reader = Callable[[bytes, ReadOptions], "tuple[str, dict[str, str], object]"]  # -> (text, hints, Layout | None)
 READERS = Registry("file type")
 reader = READERS.register  # @reader(".txt", ".md"): register a reader for file suffixes (lower case, with the dot)
 

@@ -5,14 +5,15 @@ import io
 import zipfile
 
 from core.errors import BadDocument
-from index.readers import reader
+from index.layout import Layout
+from index.readers import ReadOptions, reader
 
 ZIP_MAX_UNCOMPRESSED = 200 * 1024 * 1024
 ZIP_MAX_RATIO = 100
 
 
 @reader(".docx")
-def read_docx(data: bytes, _fallback: str) -> tuple[str, dict[str, str]]:
+def read_docx(data: bytes, _options: ReadOptions) -> tuple[str, dict[str, str], Layout]:
     check_zip(data)
     import docx
 
@@ -22,7 +23,19 @@ def read_docx(data: bytes, _fallback: str) -> tuple[str, dict[str, str]]:
         raise BadDocument(f"not a valid .docx document ({type(err).__name__})") from None
     text = "\n".join(p.text for p in document.paragraphs)
     props = document.core_properties
-    return text, {k: v for k, v in {"title": props.title or "", "author": props.author or ""}.items() if v}
+    hints = {k: v for k, v in {"title": props.title or "", "author": props.author or ""}.items() if v}
+    return text, hints, Layout(headings=_headings(document.paragraphs))
+
+
+def _headings(paragraphs) -> list[list]:
+    """[offset in the raw text, text] of each heading paragraph (style Heading n or Title)."""
+    found, offset = [], 0
+    for paragraph in paragraphs:
+        style = (paragraph.style.name if paragraph.style is not None else "") or ""
+        if style.startswith(("Heading", "Title")) and paragraph.text.strip():
+            found.append([offset, paragraph.text.strip()])
+        offset += len(paragraph.text) + 1
+    return found
 
 
 def check_zip(data: bytes) -> None:

@@ -1,19 +1,19 @@
 """HTML: visible text (scripts, navigation, headers and footers dropped) and the page's meta tags."""
 from __future__ import annotations
 
-from index.readers import reader
+from index.readers import ReadOptions, reader
 from index.readers.plain import decode_text
 
 
 @reader(".html", ".htm")
-def read_html(data: bytes, fallback: str) -> tuple[str, dict[str, str]]:
+def read_html(data: bytes, options: ReadOptions) -> tuple[str, dict[str, str], None]:
     from bs4 import BeautifulSoup
 
-    soup = BeautifulSoup(decode_text(data, fallback), "html.parser")
+    soup = BeautifulSoup(decode_text(data, options.fallback_encoding), "html.parser")
     hints = _hints(soup)
     for tag in soup(["script", "style", "noscript", "nav", "header", "footer", "aside", "form", "template", "svg"]):
         tag.decompose()
-    return soup.get_text("\n"), hints
+    return soup.get_text("\n"), hints, None
 
 
 def _hints(soup) -> dict[str, str]:

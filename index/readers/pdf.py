@@ -1,28 +1,170 @@
-"""PDF: the text layer of every page (pypdf); encrypted or image-only PDFs are refused with a reason."""
+"""PDF: the only module that imports pypdfium2. The text layer of every page with its character boxes; pages
+without one (scans) read by OCR; laid out into flowing text by `index.layout`; pages rendered for the UI.
+
+Encrypted and corrupt PDFs are refused with a reason; a page OCR cannot read is reported, not left silently
+empty (`Layout.unreadable_pages`).
+"""
 from __future__ import annotations
 
 import io
+import re
+import time
 
 from core.errors import BadDocument
-from index.readers import reader
+from index import ocr
+from index.layout import Layout, Line, lay_out, uniform_line
+from index.readers import ReadOptions, reader
+
+MIN_TEXT_CHARS = 20     # a page with fewer characters in its text layer is treated as a scan
+TITLE_MAX_WORDS = 30
 
 
 @reader(".pdf")
-def read_pdf(data: bytes, _fallback: str) -> tuple[str, dict[str, str]]:
-    from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
+def read_pdf(data: bytes, options: ReadOptions) -> tuple[str, dict[str, str], Layout]:
+    pdf = _open(data)
+    try:
+        pages = [_text_lines(pdf[i], i + 1) for i in range(len(pdf))]
+        scanned, seconds, unreadable = _ocr_scans(pdf, pages, options.ocr_dpi)
+        text, layout = lay_out(pages)
+        layout.ocr_pages, layout.ocr_seconds, layout.unreadable_pages = scanned, seconds, unreadable
+        hints = _hints(pdf.get_metadata_dict(), pages[0] if pages else [])
+    finally:
+        pdf.close()
+    if not text.strip():
+        where = "; ".join(f"page {p}: {why}" for p, why in unreadable) or "its pages are blank"
+        raise BadDocument(f"PDF has no text layer and OCR found no text ({where})")
+    return text, hints, layout
+
+
+def _open(data: bytes):
+    import pypdfium2 as pdfium
 
     try:
-        pdf = PdfReader(io.BytesIO(data))
-        if pdf.is_encrypted:
-            raise BadDocument("PDF is encrypted; decrypt it first")
-        pages = [page.extract_text() or "" for page in pdf.pages]
-        info = pdf.metadata or {}
-    except BadDocument:
-        raise
-    except (PyPdfError, ValueError, KeyError, TypeError, OSError, AttributeError) as err:
-        raise BadDocument(f"corrupt or unreadable PDF ({type(err).__name__})") from None
-    text = "\n\n".join(pages)
-    if not text.strip():
-        raise BadDocument("PDF has no text layer (scanned image?); run OCR on it first")
-    return text, {k: str(v) for k, v in {"title": info.get("/Title"), "author": info.get("/Author")}.items() if v}
+        return pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as err:
+        if "password" in str(err).lower():
+            raise BadDocument("PDF is encrypted; decrypt it first") from None
+        raise BadDocument(f"corrupt or unreadable PDF ({err})") from None
+
+
+def _text_lines(page, number: int) -> list[Line]:
+    """The page's text layer as lines, each character with its box (fractions of the page, top-left origin)."""
+    textpage = page.get_textpage()
+    try:
+        text = textpage.get_text_range()
+        width, height = page.get_size()
+        lines = []
+        for match in re.finditer(r"[^\r\n]+", text):
+            boxes = tuple(_fraction(textpage.get_charbox(i, loose=True), width, height)
+                          for i in range(match.start(), match.end()))
+            lines.append(Line(number, match.group(), boxes))
+        return lines
+    finally:
+        textpage.close()
+
+
+def _fraction(box: tuple[float, float, float, float], width: float, height: float) -> tuple[float, ...]:
+    left, bottom, right, top = box
+    return (round(left / width, 5), round(1 - top / height, 5), round(right / width, 5), round(1 - bottom / height, 5))
+
+
+def _ocr_scans(pdf, pages: list[list[Line]], dpi: int) -> tuple[list[int], float, list[list]]:
+    """OCR every page with (almost) no text layer but something drawn on it; replaces its lines in `pages`.
+    Returns the pages read, the seconds it took and the pages OCR could not read, with the reason."""
+    began, scanned, unreadable = time.perf_counter(), [], []
+    for index, lines in enumerate(pages):
+        if sum(len(line.text.strip()) for line in lines) >= MIN_TEXT_CHARS or not _has_content(pdf[index]):
+            continue
+        if dpi <= 0:
+            unreadable.append([index + 1, "no text layer (OCR is off: RAG_OCR_DPI=0)"])
+            continue
+        image = pdf[index].render(scale=dpi / 72).to_pil()
+        found = [uniform_line(index + 1, text, box) for text, box in ocr.read_lines(image)]
+        scanned.append(index + 1)
+        if found:
+            pages[index] = found
+        else:
+            unreadable.append([index + 1, "no text layer, and OCR found no text on it"])
+    return scanned, (time.perf_counter() - began) if scanned else 0.0, unreadable
+
+
+def _has_content(page) -> bool:
+    return next(iter(page.get_objects(max_depth=1)), None) is not None
+
+
+def _hints(meta: dict[str, str], first_page: list[Line]) -> dict[str, str]:
+    """Title (the metadata's when meaningful, else the largest text on the first page), author, and the
+    creation date as a fallback when the text states none."""
+    title = meta.get("Title", "").strip()
+    if not meaningful_title(title):
+        title = largest_text(first_page)
+    created = re.match(r"D:(\d{4})(\d{2})(\d{2})", meta.get("CreationDate", ""))
+    author = meta.get("Author", "").strip()
+    found = {"title": title, "author": "" if author.lower() in ("anonymous", "unknown", "author") else author,
+             "fallback_date": "-".join(created.groups()) if created else ""}
+    return {k: v for k, v in found.items() if v}
+
+
+def meaningful_title(title: str) -> bool:
+    """A metadata title worth showing: words, not a file name, a URL or a tool's placeholder.
+
+    >>> [meaningful_title(t) for t in ("Annual Report 2024", "Microsoft Word - draft3.docx", "untitled", "x.pdf")]
+    [True, False, False, False]
+    >>> meaningful_title("X Desktop Group (http://www.freedesktop.org)")
+    False
+    """
+    lowered = title.lower()
+    return (len(title.split()) >= 2 and not re.search(r"https?://|www\.|\.(pdf|docx?|tex|dvi|txt)\b", lowered)
+            and not lowered.startswith(("microsoft word", "untitled", "slide 1")))
+
+
+def largest_text(lines: list[Line]) -> str:
+    """The first page's largest text: consecutive lines of the largest type size, never a URL line.
+
+    >>> big, small = (.1, .10, .9, .14), (.1, .20, .9, .22)
+    >>> largest_text([uniform_line(1, "www.example.org", small), uniform_line(1, "Kestrel Valley", big),
+    ...               uniform_line(1, "Water Survey", (.1, .15, .9, .19)), uniform_line(1, "Body text.", small)])
+    'Kestrel Valley Water Survey'
+    """
+    candidates = [ln for ln in lines if ln.inked and not re.search(r"https?://|www\.|@", ln.text)
+                  and re.search(r"[^\W\d_]{2}", ln.text)]
+    if not candidates:
+        return ""
+    biggest = max(ln.size for ln in candidates)
+    first = next(i for i, ln in enumerate(candidates) if ln.size >= 0.9 * biggest)
+    title = []
+    for line in candidates[first:]:
+        if line.size < 0.9 * biggest:
+            break
+        title.append(line.text.strip())
+    return " ".join(" ".join(title).split()[:TITLE_MAX_WORDS])
+
+
+def page_count(path: str) -> int:
+    """Pages of the PDF at `path`."""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(path)
+    try:
+        return len(pdf)
+    finally:
+        pdf.close()
+
+
+def render_page(path: str, page: int, width: int = 900) -> bytes:
+    """Page `page` (1-based) of the PDF at `path` as a PNG `width` pixels wide (for the UI)."""
+    import pypdfium2 as pdfium
+
+    try:
+        pdf = pdfium.PdfDocument(path)
+    except (pdfium.PdfiumError, OSError) as err:
+        raise BadDocument(f"{path}: cannot open the PDF to show page {page} ({err})") from None
+    try:
+        if not 1 <= page <= len(pdf):
+            raise BadDocument(f"{path}: has no page {page} (it has {len(pdf)})")
+        scale = width / pdf[page - 1].get_width()
+        buffer = io.BytesIO()
+        pdf[page - 1].render(scale=scale).to_pil().save(buffer, "PNG")
+        return buffer.getvalue()
+    finally:
+        pdf.close()

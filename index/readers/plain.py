@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from core.errors import BadDocument
-from index.readers import reader
+from index.readers import ReadOptions, reader
 
 
 def decode_text(data: bytes, fallback_encoding: str = "") -> str:
@@ -34,5 +34,5 @@ def _looks_binary(data: bytes) -> bool:
 
 
 @reader(".txt", ".md", ".markdown")
-def read_text(data: bytes, fallback: str) -> tuple[str, dict[str, str]]:
-    return decode_text(data, fallback), {}
+def read_text(data: bytes, options: ReadOptions) -> tuple[str, dict[str, str], None]:
+    return decode_text(data, options.fallback_encoding), {}, None

@@ -7,8 +7,8 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from core.records import Chunk, ScoredChunk
 
-CHUNK_FIELDS = ("source", "start", "end", "doc_hash", "title", "date", "ordinal")
-HIDDEN_FROM_MODELS = ["start", "end", "doc_hash", "ordinal", "similarity"]  # offsets mean nothing to an LLM
+CHUNK_FIELDS = ("source", "start", "end", "doc_hash", "title", "date", "ordinal", "layout")
+HIDDEN_FROM_MODELS = ["start", "end", "doc_hash", "ordinal", "similarity", "layout"]  # offsets mean nothing to an LLM
 
 
 class LlamaIndexRetriever(BaseRetriever):
@@ -38,5 +38,5 @@ def to_node(scored: ScoredChunk) -> NodeWithScore:
 
 def from_node(node: NodeWithScore) -> ScoredChunk:
     meta = node.node.metadata
-    chunk = Chunk(node.node.node_id, text=node.node.get_content(), **{f: meta[f] for f in CHUNK_FIELDS})
+    chunk = Chunk(node.node.node_id, text=node.node.get_content(), **{f: meta[f] for f in CHUNK_FIELDS if f in meta})
     return ScoredChunk(chunk, float(node.score or 0.0), float(meta.get("similarity", 0.0)))
