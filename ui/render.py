@@ -122,10 +122,10 @@ def streaming_markdown(text: str, turn: int, provisional: bool = False) -> str:
     validated: it may be withdrawn) is shown greyed after a "checking…" label, its markers not linked and
     its text on one line.
 
-    >>> streaming_markdown("Kharrazi [1] said", turn=2)
-    'Kharrazi [\\\\[1\\\\]](#src-2-1) said'
-    >>> print(streaming_markdown("Kharrazi [1]\\n\\nsaid", turn=2, provisional=True))
-    <span class="provisional-label">checking…</span> <span class="provisional">Kharrazi \\[1\\] said</span>
+    >>> streaming_markdown("The mayor [1] said", turn=2)
+    'The mayor [\\\\[1\\\\]](#src-2-1) said'
+    >>> print(streaming_markdown("The mayor [1]\\n\\nsaid", turn=2, provisional=True))
+    <span class="provisional-label">checking…</span> <span class="provisional">The mayor \\[1\\] said</span>
     """
     if not provisional:
         return link_markers(text, turn)
