@@ -196,8 +196,8 @@ class Lexicon:
             rows = self.db.execute("SELECT doc_id, source, doc_hash, chunks, tokens FROM docs").fetchall()
         return {r[1]: Held(*r) for r in rows}
 
-    def sync(self, store, documents: Iterable[DocumentInfo]) -> int:
-        """Bring the lexicon in step with the committed `documents` of `store`; how many documents changed."""
+    def sync(self, store, documents: Iterable[DocumentInfo]) -> dict[str, Held]:
+        """Bring the lexicon in step with the committed `documents` of `store`; the versions then held."""
         wanted = {d.source: d.content_hash for d in documents}
         held = self.held()
         gone = [s for s in held if s not in wanted]
@@ -207,7 +207,7 @@ class Lexicon:
             found = store.chunks_of(stale[part:part + BATCH])
             self.put([(s, wanted[s], sorted((c for c in found.get(s, []) if c.doc_hash == wanted[s]),
                                             key=lambda c: (c.start, c.ordinal))) for s in stale[part:part + BATCH]])
-        return len(stale) + len(gone)
+        return self.held() if stale or gone else held
 
     # --- reading
     def postings(self, term_list: Iterable[str]) -> dict[str, list[tuple[int, bytes]]]:

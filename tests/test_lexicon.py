@@ -8,6 +8,7 @@ import pytest
 from core.records import Filters
 from index.lexicon import Lexicon, chunk_terms, lexicon_path
 from rag import Assistant
+from text.terms import terms
 
 BORDER = "How long is the border between Iran and Azerbaijan?"
 
@@ -24,15 +25,9 @@ def reference_ranking(store, query: str, n: int) -> list[str]:
     chunks = store.all_chunks()
     model = bm25s.BM25()
     model.index([chunk_terms(c) or ["\x00"] for c in chunks], show_progress=False)
-    query_terms = [t for t in chunk_terms_of(query) if t in model.vocab_dict]
+    query_terms = [t for t in terms(query) if t in model.vocab_dict]
     ids, scores = model.retrieve([query_terms], k=n, show_progress=False, n_threads=1)
     return [chunks[i].id for i, s in zip(ids[0], scores[0]) if s > 0]
-
-
-def chunk_terms_of(text: str) -> list[str]:
-    from text.terms import terms
-
-    return terms(text)
 
 
 @pytest.mark.parametrize("query", [BORDER, "embassy Tel Aviv opened", "Aslanov money offered spying",

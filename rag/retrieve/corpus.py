@@ -15,10 +15,10 @@ from text.terms import terms
 
 
 class Corpus:
-    def __init__(self, documents: list[DocumentInfo], lexicon: Lexicon):
+    def __init__(self, documents: list[DocumentInfo], lexicon: Lexicon, held: dict | None = None):
         self.documents = {d.source: d for d in documents}
         self.lexicon = lexicon
-        held = {h.doc_id: h for h in lexicon.held().values()
+        held = {h.doc_id: h for h in (lexicon.held() if held is None else held).values()
                 if h.source in self.documents and self.documents[h.source].content_hash == h.doc_hash}
         self.chunk_count = sum(d.chunks for d in documents)
         self.bm25 = Bm25(lexicon, {i: (h.source, self.documents[h.source].date) for i, h in held.items()},
@@ -34,8 +34,7 @@ class Corpus:
     def load(cls, store, lexicon: Lexicon) -> "Corpus":
         """The committed snapshot of `store`, after bringing `lexicon` in step with it."""
         documents = store.documents()
-        lexicon.sync(store, documents)
-        return cls(documents, lexicon)
+        return cls(documents, lexicon, lexicon.sync(store, documents))
 
     def idf(self, term: str) -> float:
         """IDF over committed passages, near-duplicate families counted once; a term no passage holds gets
