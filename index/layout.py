@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from statistics import median
 
 from index.clean import is_debris
@@ -32,23 +33,23 @@ class Line:
     text: str
     boxes: tuple[Box, ...]
 
-    @property
+    @cached_property
     def inked(self) -> list[Box]:
         return [b for b, ch in zip(self.boxes, self.text) if not ch.isspace() and b[2] > b[0]]
 
-    @property
+    @cached_property
     def top(self) -> float:
         return min((b[1] for b in self.inked), default=0.0)
 
-    @property
+    @cached_property
     def bottom(self) -> float:
         return max((b[3] for b in self.inked), default=0.0)
 
-    @property
+    @cached_property
     def right(self) -> float:
         return max((b[2] for b in self.inked), default=0.0)
 
-    @property
+    @cached_property
     def size(self) -> float:
         """The line's text height (a font size, as a fraction of the page height)."""
         return median(b[3] - b[1] for b in self.inked) if self.inked else 0.0

@@ -56,17 +56,18 @@ class Assistant:
             self.refresh()
         return report
 
-    def remove(self, source: str) -> bool:
-        """Remove a document by path or file name; its passages stop appearing at once."""
+    def remove(self, source: str) -> str:
+        """Remove a document by path or file name; its passages stop appearing at once. The path removed,
+        or "" when no indexed document matches."""
         match = self.indexed_source(source)
         if not match:
-            return False
+            return ""
         from index.pipeline import remove_document
 
         with self._ingest_lock, index_lock(self.settings.store):
             remove_document(self.store, match, self.lexicon)
             self.refresh()
-        return True
+        return match
 
     def indexed_source(self, source: str, docs: list[str] | None = None) -> str:
         """The indexed document `source` names (a path or a unique file name), or ''."""

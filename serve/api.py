@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import AsyncIterator
 
-from fastapi import FastAPI, File, Request, UploadFile
+from fastapi import FastAPI, File, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException
@@ -301,8 +301,8 @@ def _save(upload: UploadFile, folder: Path) -> Path:
 
 def _remove(service: Service, source: str) -> str:
     """Remove a document (and its uploaded copy); the path removed, or a 404 naming what was asked."""
-    match = service.assistant.indexed_source(source)
-    if not match or not service.assistant.remove(match):
+    match = service.assistant.remove(source)
+    if not match:
         raise Failure(404, f"no indexed document matches {source!r} (GET /v1/documents lists them)",
                       param="source", code="document_not_found")
     uploads.forget(match, service.uploads)

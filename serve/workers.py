@@ -35,7 +35,6 @@ def pool_size(setting: int, cores: int | None = None) -> int:
 
 class Workers:
     def __init__(self, size: int):
-        self.size = size
         self.questions = ThreadPoolExecutor(size, thread_name_prefix="question")
         self.writes = ThreadPoolExecutor(1, thread_name_prefix="index-write")
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ import pytest
 from core.records import Answer, Delta
 
 from conftest import free_port
+from uihelpers import wait_for_http
 from rag import Assistant
 from rag.citations import markers
 from test_llm import check_quotes
@@ -59,24 +59,11 @@ def llama_server(log: Path):
         process = subprocess.Popen([str(binary), "-m", str(model), "--host", "127.0.0.1", "--port", str(port),
                                     *SERVER_FLAGS], stdout=out, stderr=subprocess.STDOUT)
     try:
-        wait_until_healthy(f"http://127.0.0.1:{port}/health", process, log)
+        wait_for_http(f"http://127.0.0.1:{port}/health", process, log, name="llama-server")
         yield f"http://127.0.0.1:{port}/v1", process
     finally:
         process.kill()
         process.wait()
-
-
-def wait_until_healthy(url: str, process: subprocess.Popen, log: Path, seconds: float = 180) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"llama-server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        time.sleep(0.3)
-    pytest.fail(f"llama-server was not healthy within {seconds:.0f} s:\n{log.read_text()[-3000:]}")
 
 
 @pytest.fixture(scope="module")

@@ -29,18 +29,19 @@ def ui_env() -> dict[str, str]:
     return env
 
 
-def wait_for_http(url: str, server: subprocess.Popen, log: Path, timeout: float = 180) -> None:
+def wait_for_http(url: str, server: subprocess.Popen, log: Path, timeout: float = 180, name: str = "`rag ui`") -> None:
+    """Wait until `url` answers 200; fail with the tail of the server's `log` if it exits or times out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            pytest.fail(f"`rag ui` exited with {server.returncode}:\n{log.read_text()[-3000:]}")
+            pytest.fail(f"{name} exited with {server.returncode}:\n{log.read_text()[-3000:]}")
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
                     return
         except OSError:
             time.sleep(0.3)
-    pytest.fail(f"`rag ui` did not answer on {url} within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
+    pytest.fail(f"{name} did not answer on {url} within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
 
 
 def ui_log(index: Path, url: str) -> Path:

@@ -160,7 +160,8 @@ class Handlers:
         done = shown + [_said("assistant", render.answer_markdown(answer, turn))]
         history = conversation.history + [{"role": "user", "content": question},
                                           {"role": "assistant", "content": answer.text}]
-        state = Conversation(done, history, conversation.sections + [section], turn)
+        kept = (conversation.sections + [section])[-(render.EARLIER_TURNS_KEPT + 1):]   # all the panel shows
+        state = Conversation(done, history, kept, turn)
         yield gr.skip(), done, render.sources_panel(state.sections), state
 
     def _texts(self, answer) -> dict[str, str]:

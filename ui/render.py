@@ -217,17 +217,6 @@ def _paragraphs(text: str) -> str:
     return html.escape(text).replace("\n", "<br>")
 
 
-def highlighted_passage(text: str, citation: Citation, width: int = CONTEXT_CHARS) -> str:
-    """The quote in <mark> inside its surrounding text, all escaped.
-
-    >>> from core.records import Citation
-    >>> doc = "Before. It cost <b>$5</b>. After."
-    >>> highlighted_passage(doc, Citation("/d/a.txt", "t", "It cost <b>$5</b>.", 8, 26, 1.0))
-    '<p class="passage">Before. <mark>It cost &lt;b&gt;$5&lt;/b&gt;.</mark> After.</p>'
-    """
-    return marked_passage(text, [citation], width)
-
-
 def marked_passage(text: str, citations: list[Citation], width: int = CONTEXT_CHARS, highlight: bool = True) -> str:
     """Several quotes of one document in one passage, each marked (in <mark>, or in a plain
     <span class="near"> when `highlight` is off: closest passages that do not answer).

@@ -15,10 +15,10 @@ from text.terms import terms
 
 
 class Corpus:
-    def __init__(self, documents: list[DocumentInfo], lexicon: Lexicon, held: dict | None = None):
+    def __init__(self, documents: list[DocumentInfo], lexicon: Lexicon, held: dict):
         self.documents = {d.source: d for d in documents}
         self.lexicon = lexicon
-        held = {h.doc_id: h for h in (lexicon.held() if held is None else held).values()
+        held = {h.doc_id: h for h in held.values()
                 if h.source in self.documents and self.documents[h.source].content_hash == h.doc_hash}
         self.chunk_count = sum(d.chunks for d in documents)
         self.bm25 = Bm25(lexicon, {i: (h.source, self.documents[h.source].date) for i, h in held.items()},

@@ -68,7 +68,8 @@ class Bm25:
         wanted = Counter(terms(query))
         if not wanted or not self.passages:
             return []
-        wanted = Counter({t: n for t, n in wanted.items() if t in rarest(self.lexicon.frequencies(wanted))})
+        kept = rarest(self.lexicon.frequencies(wanted))
+        wanted = Counter({t: count for t, count in wanted.items() if t in kept})
         rows = self.lexicon.postings(wanted)
         allowed = self._allowed(filters)
         keys, scores = [], []
