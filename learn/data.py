@@ -39,12 +39,12 @@ class Example:
         return not self.impossible and self.construction == "plain"
 
 
-def split_articles(titles: list[str], seed: int, sizes: tuple[int, int, int] = (10, 2, 4)) -> dict[str, list[str]]:
+def split_articles(titles: list[str], seed: int, sizes: tuple[int, int, int] = (8, 4, 4)) -> dict[str, list[str]]:
     """Articles shuffled with `seed` and cut into train / validation / test (no article in two splits).
 
     >>> s = split_articles([f"a{i}" for i in range(16)], 7)
     >>> [len(s[k]) for k in SPLITS], sorted(sum(s.values(), [])) == sorted(f"a{i}" for i in range(16))
-    ([10, 2, 4], True)
+    ([8, 4, 4], True)
     """
     order = sorted(titles)
     random.Random(seed).shuffle(order)

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from eval import metrics
-from rag.answer.extractive import (Assessment, best_span, featurise, late_interaction, other_sources, rank,
-                                   short_answer)
-from rag.answer.features import analyse, candidates, question_features
+from rag.answer.extractive import (Assessment, best_span, evidence_row, featurise, late_interaction, other_sources,
+                                   rank, short_answer)
+from rag.answer.features import analyse, candidates
 from rag.answer.conflicts import covers
 from rag.answer.model import AnswererModel, Linear
 from rag.answer.spans import span_candidates, span_features, token_stems
@@ -112,7 +112,9 @@ def assess_all(split: Split, sentence: Linear) -> None:
 
 
 def span_rows(split: Split) -> tuple[np.ndarray, np.ndarray]:
-    """Span candidates of the right sentences; a span is positive when it is the best match (F1 >= 0.5)."""
+    """Span candidates of the right sentences; a span is positive when it is the best match (F1 >= 0.5).
+    Only the best: labelling every span of F1 >= 0.5 (or weighting rows by F1) raised validation F1 but
+    made the short answer of a year question 'Thomas Newcomen around 1712', not '1712'."""
     xs, ys = [], []
     for ex, a in zip(split.examples, split.assessed):
         if not ex.answerable:
@@ -129,7 +131,7 @@ def span_rows(split: Split) -> tuple[np.ndarray, np.ndarray]:
     return np.array(xs), np.array(ys)
 
 
-def evidence_rows(split: Split, noans_weight: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def evidence_rows(split: Split, span: Linear, noans_weight: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One row per example with candidates: positive when the question is answerable here and the best
     sentence is right. SQuAD's NoAns questions weigh `noans_weight` each: they are written to copy their
     paragraph's words, so overlap means the opposite there of what it means for the absent answers people
@@ -137,15 +139,15 @@ def evidence_rows(split: Split, noans_weight: float = 1.0) -> tuple[np.ndarray, 
     xs, ys, ws = [], [], []
     for ex, a in zip(split.examples, split.assessed):
         if a.ranked:
-            xs.append(question_features(a.question, a.ranked))
+            xs.append(evidence_row(a.question, a.ranked, span))
             ys.append(float(ex.answerable and right(ex, a.ranked[0])))
             ws.append(noans_weight if ex.impossible else 1.0)
     return np.array(xs), np.array(ys), np.array(ws)
 
 
-def confidences(split: Split, evidence: Linear) -> None:
+def confidences(split: Split, evidence: Linear, span: Linear) -> None:
     for a in split.assessed:
-        a.confidence = evidence.probability(question_features(a.question, a.ranked)) if a.ranked else 0.0
+        a.confidence = evidence.probability(evidence_row(a.question, a.ranked, span)) if a.ranked else 0.0
 
 
 def outcomes(split: Split, model: AnswererModel) -> list[dict]:
@@ -247,7 +249,7 @@ def restatement_gaps(split: Split, model: AnswererModel) -> list[float]:
             if cand.chunk.id == best.chunk.id or not contains_answer(cand.text, ex.answers) or \
                     not covers(a.question.weights, best.text, cand.context):
                 continue
-            if model.evidence.probability(question_features(a.question, [cand])) >= model.threshold:
+            if model.evidence.probability(evidence_row(a.question, [cand], model.span)) >= model.threshold:
                 span = best_span(a.question, cand, model.span)
                 if span and contains_answer(cand.text[span[0]:span[1]], ex.answers):
                     gaps.append(best.score - cand.score)

@@ -66,7 +66,14 @@ def assess(question: str, query: str, ranked: list[ScoredChunk], idf, max_idf: f
     late_interaction(cands, query, pieces)
     featurise(q, cands, idf, max_idf)
     scored = rank(cands, model.sentence)
-    return Assessment(q, scored, model.evidence.probability(question_features(q, scored)))
+    return Assessment(q, scored, model.evidence.probability(evidence_row(q, scored, model.span)))
+
+
+def evidence_row(q: Question, ranked: list[Candidate], span: Linear) -> list[float]:
+    """The evidence model's row for candidates `ranked` (best first), with the span model's probability
+    of the best sentence's short answer."""
+    found = scored_span(q, ranked[0], span)
+    return question_features(q, ranked, found[1] if found else 0.0)
 
 
 def passage_confidence(assessment: Assessment, model: AnswererModel) -> dict[str, float]:
@@ -74,7 +81,7 @@ def passage_confidence(assessment: Assessment, model: AnswererModel) -> dict[str
     by_chunk: dict[str, list[Candidate]] = {}
     for cand in assessment.ranked:
         by_chunk.setdefault(cand.chunk.id, []).append(cand)
-    return {cid: model.evidence.probability(question_features(assessment.question, cands))
+    return {cid: model.evidence.probability(evidence_row(assessment.question, cands, model.span))
             for cid, cands in by_chunk.items()}
 
 
@@ -191,7 +198,7 @@ def other_sources(assessment: Assessment, model: AnswererModel, short: str, thre
     q, best = assessment.question, assessment.ranked[0]
 
     def answers_alone(cand: Candidate) -> bool:
-        return model.evidence.probability(question_features(q, [cand])) >= threshold
+        return model.evidence.probability(evidence_row(q, [cand], model.span)) >= threshold
 
     def value_in(cand: Candidate) -> tuple[str, float]:
         found = scored_span(q, cand, model.span)

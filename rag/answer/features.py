@@ -285,6 +285,7 @@ def sentence_features(q: Question, cand: Candidate, max_idf: float, idf: Callabl
         cand.minsim]
 
 
+
 def _present(word: str, own: set[str], near: set[str]) -> float:
     """1 in the sentence, 0.5 beside it, -1 absent; 0 when the question names no such word."""
     if not word:
@@ -293,18 +294,39 @@ def _present(word: str, own: set[str], near: set[str]) -> float:
 
 
 QUESTION_FEATURES = ["best_coverage_context", "best_maxsim", "best_minsim", "best_missing_rare", "unknown_keys",
-                     "best_typed", "best_years", "best_relation", "best_head", *[f"kind_{k}" for k in KINDS]]
+                     "best_typed", "best_years", "best_relation", "best_head", *[f"kind_{k}" for k in KINDS],
+                     "best_span", "best_coverage", "best_keys", "best_unmatched", "best_numbers", "best_ordinals",
+                     "best_bigrams", "best_proximity", "missing_in_sentence", "missing_share", "negation_dropped"]
+NEGATION_RE = re.compile(r"\b(?:not|never|no|none|without|n't|cannot)\b|n't\b", re.I)
 
 
-def question_features(q: Question, ranked: list[Candidate]) -> list[float]:
+def question_features(q: Question, ranked: list[Candidate], span: float) -> list[float]:
     """The evidence row of a whole question, read from its best sentence (QUESTION_FEATURES): how much of
     the question it and its neighbours state, how closely its words match the question's (the least-matched
-    word most of all), and whether it holds the kind of answer asked for. Nothing whose scale depends on the
+    word most of all), whether it holds the kind of answer asked for, how sure the span model is of the
+    short answer it holds (`span`, a probability), which of the question's words the sentence itself leaves
+    out, and whether the question negates what the sentence does not. Nothing whose scale depends on the
     corpus (passage cosines, the ranking score, how many candidates there are) enters: the threshold must
     mean the same on a folder of news as on the encyclopaedia it was learned from."""
     best = ranked[0]
     row = dict(zip(SENTENCE_FEATURES, best.features))
     typed_any = sum(row[f"typed_{k}"] for k in TYPED)
+    own = set(terms(best.text))
+    total = sum(q.weights.values()) or 1.0
+    missing = [w for t, w in q.weights.items() if t not in own]
     return [row["coverage_context"], best.maxsim, best.minsim, row["missing_rare"], float(q.unknown),
             typed_any if q.kind in TYPED else 0.5, row["years"], row["relation"], row["head"],
-            *[float(q.kind == k) for k in KINDS]]
+            *[float(q.kind == k) for k in KINDS],
+            span, row["coverage"], row["keys"], row["unmatched"], row["numbers"], row["ordinals"], row["bigrams"],
+            row["proximity"], max(missing, default=0.0) / IDF_CAP, sum(missing) / total,
+            float(negated(q.text) and not negated(best.context))]
+
+
+def negated(text: str) -> bool:
+    """Whether a text says 'not', 'never', 'no' (a question that negates what the passage states asks
+    something else than it answers).
+
+    >>> negated("What did the council not approve?"), negated("Which teams can't play?"), negated("Notable")
+    (True, True, False)
+    """
+    return bool(NEGATION_RE.search(text))
