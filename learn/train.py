@@ -140,7 +140,8 @@ def with_conflict_gap(model: AnswererModel, splits: dict[str, fit.Split]) -> tup
     with the false-flag rate and restatement recall it gives on every split."""
     rivals = {name: fit.rival_gaps(s, model) for name, s in splits.items()}
     restated = {name: fit.restatement_gaps(s, model) for name, s in splits.items()}
-    gap = min(fit.quantile(restated["train"], fit.RESTATEMENT_RECALL), fit.choose_conflict_gap(rivals["train"]))
+    gap = min(fit.quantile(restated["train"] + restated["validation"], fit.RESTATEMENT_RECALL),
+              fit.choose_conflict_gap(rivals["train"]))
     within = lambda gaps: round(sum(g <= gap for g in gaps) / len(gaps), 4) if gaps else None
     return replace(model, conflict_gap=gap), {
         "conflict_gap": gap, "chosen_on": f"train: {fit.RESTATEMENT_RECALL:.0%} of restatements of a right answer "
