@@ -1,14 +1,15 @@
 """Fitting the three models of the offline answerer on collected examples, and measuring them.
 
-Each model is linear over standardised features; the answerer needs only the weights. The order matters:
-the sentence model (listwise, scipy) ranks candidates; the span model (logistic, scikit-learn) learns on the
-right sentences; the evidence model (logistic) learns on the best candidate of every construction; the
+The sentence and evidence models are linear over standardised features, the span model boosted trees; the
+answerer needs only their numbers. The order matters: the sentence model (listwise, scipy) ranks candidates;
+the span model (scikit-learn) learns on the right sentences, its depth and rounds chosen on validation; the evidence model (logistic) learns on the best candidate of every construction; the
 threshold comes from the validation split (`choose_threshold`: the one-standard-error rule on balanced
 accuracy).
 """
 from __future__ import annotations
 
 import math
+from typing import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -18,13 +19,14 @@ from eval import metrics
 from rag.answer.extractive import (Assessment, best_span, evidence_row, featurise, late_interaction, other_sources,
                                    rank, short_answer)
 from rag.answer.features import analyse, candidates
-from rag.answer.conflicts import covers
-from rag.answer.model import AnswererModel, Linear
+from rag.answer.conflicts import LIKELY, covers
+from rag.answer.model import AnswererModel, Linear, Scorer, Trees
 from rag.answer.spans import span_candidates, span_features, token_stems
 from text.terms import tokens
 from learn.data import Example
 
 INVERSE_REGULARISATION = 1.0   # scikit-learn's C: its default, not tuned
+FOLDS = 2                      # cross-fitting folds of the training articles for the span model
 
 
 @dataclass
@@ -36,6 +38,11 @@ class Split:
     max_idf: float
     assessed: list[Assessment] = field(default_factory=list)
     prepared: list = field(default_factory=list)
+    spans: list = field(default_factory=list)     # per example, a span model not fitted on it (training split)
+
+    def span_for(self, k: int, span: Scorer) -> Scorer:
+        """The span model to read example `k` with: its cross-fitted one when there is one, else `span`."""
+        return self.spans[k] if self.spans else span
 
 
 def contains_answer(text: str, answers: list[str]) -> bool:
@@ -58,6 +65,44 @@ def fit_linear(x: np.ndarray, y: np.ndarray, names: list[str], c: float = INVERS
     model.fit((x - mean) / scale, y, sample_weight=weight)
     return Linear(tuple(names), tuple(map(float, mean)), tuple(map(float, scale)),
                   tuple(map(float, model.coef_[0])), float(model.intercept_[0]))
+
+
+def fit_trees(x: np.ndarray, y: np.ndarray, names: list[str], depth: int, rounds: int, seed: int) -> Trees:
+    """Boosted trees (scikit-learn's histogram gradient boosting, its defaults but for depth and rounds;
+    early stopping on a seeded tenth of the rows), exported as plain lists and checked against
+    scikit-learn's own scores, so a change in its internal tree layout fails here, not at question time."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    model = HistGradientBoostingClassifier(max_iter=rounds, max_depth=depth, min_samples_leaf=40,
+                                           early_stopping=True, random_state=seed).fit(x, y)
+    trees = Trees(tuple(names), float(np.ravel(model._baseline_prediction)[0]),
+                  tuple(_tree(p[0].nodes) for p in model._predictors))
+    sample = x[::max(1, len(x) // 5000)]
+    if not np.allclose(trees.scores(sample), model.decision_function(sample), atol=1e-3):
+        raise RuntimeError("the exported trees do not reproduce scikit-learn's scores")
+    return trees
+
+
+def _tree(nodes) -> tuple[tuple, ...]:
+    """One fitted tree as (feature, threshold, left, right, value) lists (-1 children at a leaf)."""
+    leaf = nodes["is_leaf"].astype(bool)
+    cut = lambda v: float(f"{v:.7g}")
+    return (tuple(0 if lf else int(f) for lf, f in zip(leaf, nodes["feature_idx"])),
+            tuple(0.0 if lf else cut(t) for lf, t in zip(leaf, nodes["num_threshold"])),
+            tuple(-1 if lf else int(c) for lf, c in zip(leaf, nodes["left"])),
+            tuple(-1 if lf else int(c) for lf, c in zip(leaf, nodes["right"])),
+            tuple(cut(v) if lf else 0.0 for lf, v in zip(leaf, nodes["value"])))
+
+
+def span_f1(split: Split, span) -> float:
+    """Mean short-answer F1 of the span `span` picks in the best-ranked sentence, over answerable plain
+    questions (what a user sees, refusals aside)."""
+    f1 = []
+    for ex, a in zip(split.examples, split.assessed):
+        if ex.answerable and ex.construction == "plain" and a.ranked:
+            found = best_span(a.question, a.ranked[0], span)
+            f1.append(metrics.token_f1(a.ranked[0].text[found[0]:found[1]] if found else a.ranked[0].text, ex.answers))
+    return round(float(np.mean(f1)), 4) if f1 else 0.0
 
 
 def prepare(split: Split, pieces) -> None:
@@ -111,13 +156,24 @@ def assess_all(split: Split, sentence: Linear) -> None:
         split.assessed.append(Assessment(q, rank(cands, sentence), 0.0))
 
 
-def span_rows(split: Split) -> tuple[np.ndarray, np.ndarray]:
-    """Span candidates of the right sentences; a span is positive when it is the best match (F1 >= 0.5).
-    Only the best: labelling every span of F1 >= 0.5 (or weighting rows by F1) raised validation F1 but
-    made the short answer of a year question 'Thomas Newcomen around 1712', not '1712'."""
+def cross_fitted(split: Split, fit_span: Callable[[np.ndarray, np.ndarray], Scorer]) -> list[Scorer]:
+    """Per example, a span model fitted on the other articles' folds (FOLDS, articles dealt in name order):
+    the evidence model learns from the span model's probability, and on the examples the span model was
+    fitted on that probability is higher than it will be on new text (trees fit their training data closely)."""
+    articles = sorted({ex.gold for ex in split.examples})
+    fold = {name: k % FOLDS for k, name in enumerate(articles)}
+    models = [fit_span(*span_rows(split, lambda ex: fold[ex.gold] != f)) for f in range(FOLDS)]
+    return [models[fold[ex.gold]] for ex in split.examples]
+
+
+def span_rows(split: Split, keep: Callable[[Example], bool] = lambda ex: True) -> tuple[np.ndarray, np.ndarray]:
+    """Span candidates of the right sentences (of the examples `keep` keeps); a span is positive when it is
+    the best match (F1 >= 0.5). Only the best: labelling every span of F1 >= 0.5 (or weighting rows by F1)
+    raised validation F1 but made the short answer of a year question 'Thomas Newcomen around 1712', not
+    '1712'."""
     xs, ys = [], []
     for ex, a in zip(split.examples, split.assessed):
-        if not ex.answerable:
+        if not ex.answerable or not keep(ex):
             continue
         for cand in [c for c in a.ranked if right(ex, c)][:1]:
             toks = tokens(cand.text)
@@ -131,34 +187,35 @@ def span_rows(split: Split) -> tuple[np.ndarray, np.ndarray]:
     return np.array(xs), np.array(ys)
 
 
-def evidence_rows(split: Split, span: Linear, noans_weight: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def evidence_rows(split: Split, span: Scorer, noans_weight: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One row per example with candidates: positive when the question is answerable here and the best
     sentence is right. SQuAD's NoAns questions weigh `noans_weight` each: they are written to copy their
     paragraph's words, so overlap means the opposite there of what it means for the absent answers people
     meet (the gold-removed construction)."""
     xs, ys, ws = [], [], []
-    for ex, a in zip(split.examples, split.assessed):
+    for k, (ex, a) in enumerate(zip(split.examples, split.assessed)):
         if a.ranked:
-            xs.append(evidence_row(a.question, a.ranked, span))
+            xs.append(evidence_row(a.question, a.ranked, split.span_for(k, span)))
             ys.append(float(ex.answerable and right(ex, a.ranked[0])))
             ws.append(noans_weight if ex.impossible else 1.0)
     return np.array(xs), np.array(ys), np.array(ws)
 
 
-def confidences(split: Split, evidence: Linear, span: Linear) -> None:
-    for a in split.assessed:
-        a.confidence = evidence.probability(evidence_row(a.question, a.ranked, span)) if a.ranked else 0.0
+def confidences(split: Split, evidence: Linear, span: Scorer) -> None:
+    for k, a in enumerate(split.assessed):
+        a.confidence = (evidence.probability(evidence_row(a.question, a.ranked, split.span_for(k, span)))
+                        if a.ranked else 0.0)
 
 
 def outcomes(split: Split, model: AnswererModel) -> list[dict]:
     """Per example: construction, answerable, confidence, whether the best sentence is right, short-answer F1."""
     rows = []
-    for ex, a in zip(split.examples, split.assessed):
+    for k, (ex, a) in enumerate(zip(split.examples, split.assessed)):
         best = a.ranked[0] if a.ranked else None
         correct = bool(best and ex.answerable and right(ex, best))
         f1 = 0.0
         if best and ex.answerable:
-            span = best_span(a.question, best, model.span)
+            span = best_span(a.question, best, split.span_for(k, model.span))
             f1 = metrics.token_f1(best.text[span[0]:span[1]] if span else best.text, ex.answers)
         rows.append({"construction": ex.construction, "answerable": ex.answerable, "confidence": a.confidence,
                      "correct": correct, "f1": f1})
@@ -226,11 +283,12 @@ def rival_gaps(split: Split, model: AnswererModel) -> list[float | None]:
     document per article, and passages of one article about other events are the hard negatives."""
     unbounded = replace(model, conflict_gap=float("inf"))
     gaps = []
-    for ex, a in zip(split.examples, split.assessed):
+    for k, (ex, a) in enumerate(zip(split.examples, split.assessed)):
         if ex.construction != "plain" or not a.ranked or a.confidence < model.threshold:
             continue
-        short = short_answer(a, unbounded)
-        differ, _ = other_sources(a, unbounded, short, model.threshold, unit=lambda c: c.chunk.id)
+        here = replace(unbounded, span=split.span_for(k, model.span))
+        short = short_answer(a, here)
+        differ, _ = other_sources(a, here, short, unit=lambda c: c.chunk.id)
         rivals = [a.ranked[0].score - r.cand.score for r in differ if not r.copy]
         gaps.append(min(rivals) if rivals else None)
     return gaps
@@ -241,16 +299,16 @@ def restatement_gaps(split: Split, model: AnswererModel) -> list[float]:
     (a gold alias, the span model's pick, answering alone, naming what the answer names) score: what a
     rival sentence answering the same question in other words looks like, with the value unaltered."""
     gaps = []
-    for ex, a in zip(split.examples, split.assessed):
+    for k, (ex, a) in enumerate(zip(split.examples, split.assessed)):
         if not ex.answerable or not a.ranked or a.confidence < model.threshold or not right(ex, a.ranked[0]):
             continue
-        best = a.ranked[0]
+        best, span_model = a.ranked[0], split.span_for(k, model.span)
         for cand in a.ranked[1:]:
             if cand.chunk.id == best.chunk.id or not contains_answer(cand.text, ex.answers) or \
-                    not covers(a.question.weights, best.text, cand.context):
+                    not covers(a.question.asked, best.text, cand.context):
                 continue
-            if model.evidence.probability(evidence_row(a.question, [cand], model.span)) >= model.threshold:
-                span = best_span(a.question, cand, model.span)
+            if model.evidence.probability(evidence_row(a.question, [cand], span_model)) >= LIKELY:
+                span = best_span(a.question, cand, span_model)
                 if span and contains_answer(cand.text[span[0]:span[1]], ex.answers):
                     gaps.append(best.score - cand.score)
     return gaps

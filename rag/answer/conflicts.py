@@ -6,10 +6,13 @@ Two ways a sentence of another document can disagree with the answer's sentence:
   Copies are looked for among the retrieved passages and, by a lexical search with the answer's sentence,
   among all passages the filters allow;
 - a restatement: it answers the question in other words. The evidence model, shown that sentence alone,
-  clears the threshold a whole answer must clear; the span model (the one that picks the short answer) finds
-  in it a value of the kind the question asks for (a date for 'when', a number for 'how many', a name for
-  'who') with probability >= 0.5 (that logistic model's decision point; the answer's own value must pass it
-  too); it names every question term the answer's sentence names (else it may be about another event); and
+  rates it more likely than not to answer (>= 0.5, that logistic model's decision point; not the refusal
+  threshold, which a user moves to trade refusals against wrong answers and which should not make rivals
+  easier or harder to find); the span model (the one that picks the short answer) finds in it a value of
+  the kind the question asks for (a date for 'when', a number for 'how many', a name for 'who') with
+  probability >= 0.5 (the answer's own value must pass it too); it names every name and number of the
+  question that the answer's sentence names (else it may be about another event; other words may be
+  paraphrased); and
   the sentence model scores it within the model's `conflict_gap` of the answer's sentence (learned by
   `rag train`: where 90 % of the training passages restating a right answer fall, capped by a 1 % budget of
   false flags on the training answers — `learn.fit`).
@@ -57,12 +60,14 @@ def readings(best: Reading, kind: str, asked: Iterable[str], ranked: list[Candid
     first: copies of its sentence with a changed value, and sentences that answer a `kind` question on their
     own with a value of that kind, scoring at most `max_gap` under the answer's sentence and naming (with
     its neighbours) every term of the question (`asked`) that the answer's sentence names. Sentences found
-    `elsewhere` (not ranked for the question) count only as copies."""
+    `elsewhere` (not ranked for the question) count only as copies. A sentence the answer's own document
+    also states is no disagreement (a copy of that document repeats its other facts unchanged)."""
     out, wanted = [], VALUE_KINDS.get(kind, set()) if best.likely >= LIKELY else set()
     seen = {(c.chunk.source, c.start) for c in ranked}
     extra = [c for c in elsewhere if (c.chunk.source, c.start) not in seen]
+    own = {c.text for c in [*ranked, *extra] if unit(c) == unit(best.cand)}
     for cand, ranked_here in [*((c, True) for c in ranked), *((c, False) for c in extra)]:
-        if unit(cand) == unit(best.cand):
+        if unit(cand) == unit(best.cand) or cand.text in own:
             continue
         changed = copied_value(best.value.text, changed_runs(best.cand.text, cand.text))
         if changed:

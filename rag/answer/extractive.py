@@ -12,12 +12,14 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
+
 from core.records import Answer, Citation, Conflict, ScoredChunk
 from rag.answer import Encode, Pieces, Tools, conflicts, register, words
 from rag.answer.conflicts import Reading
 from rag.answer.features import (Candidate, Pool, Question, analyse, candidates, maxsim, question_features,
                                  sentence_features)
-from rag.answer.model import AnswererModel, Linear, load, sigmoid
+from rag.answer.model import AnswererModel, Linear, Scorer, load, sigmoid
 from rag.answer.spans import span_candidates, span_features, span_text, token_stems
 from rag.conversation import standalone
 from text.terms import TYPE_WORDS, terms, tokens, word_count
@@ -69,7 +71,7 @@ def assess(question: str, query: str, ranked: list[ScoredChunk], idf, max_idf: f
     return Assessment(q, scored, model.evidence.probability(evidence_row(q, scored, model.span)))
 
 
-def evidence_row(q: Question, ranked: list[Candidate], span: Linear) -> list[float]:
+def evidence_row(q: Question, ranked: list[Candidate], span: Scorer) -> list[float]:
     """The evidence model's row for candidates `ranked` (best first), with the span model's probability
     of the best sentence's short answer."""
     found = scored_span(q, ranked[0], span)
@@ -104,13 +106,13 @@ def _dense(cands: list[Candidate], q_vector, encode: Encode | None, limit: int) 
         cand.dense = sum(a * b for a, b in zip(q_vector, vector))
 
 
-def best_span(q: Question, cand: Candidate, model: Linear) -> tuple[int, int] | None:
+def best_span(q: Question, cand: Candidate, model: Scorer) -> tuple[int, int] | None:
     """Character offsets (in the sentence) of the learned short answer, or None when there is no candidate."""
     found = scored_span(q, cand, model)
     return found[0] if found else None
 
 
-def scored_span(q: Question, cand: Candidate, model: Linear) -> tuple[tuple[int, int], float] | None:
+def scored_span(q: Question, cand: Candidate, model: Scorer) -> tuple[tuple[int, int], float] | None:
     """The learned short answer's offsets in the sentence and the span model's probability that it is the
     answer, or None when the sentence has no candidate span."""
     toks = tokens(cand.text)
@@ -118,8 +120,9 @@ def scored_span(q: Question, cand: Candidate, model: Linear) -> tuple[tuple[int,
     spans = span_candidates(cand.text, toks)
     if not spans:
         return None
-    score, best = max((model.score(span_features(q, cand.text, toks, stems, s)), s) for s in spans)
-    return span_text(cand.text, toks, best), sigmoid(score)
+    scores = model.scores(np.array([span_features(q, cand.text, toks, stems, s) for s in spans], np.float64))
+    k = int(np.argmax(scores))
+    return span_text(cand.text, toks, spans[k]), sigmoid(float(scores[k]))
 
 
 def trim(cand: Candidate, keep: str, limit: int = MAX_SENTENCE_WORDS) -> tuple[int, int]:
@@ -164,7 +167,7 @@ def short_answer(assessment: Assessment, model: AnswererModel) -> str:
     return "" if word_count(text) >= word_count(best.text) - 1 else text
 
 
-def compose(assessment: Assessment, model: AnswererModel, max_words: int, threshold: float,
+def compose(assessment: Assessment, model: AnswererModel, max_words: int,
             restating: Restating | None = None) -> tuple[str, str, list[Citation], list[Conflict]]:
     """Answer text with [n] markers, its short answer, the citations the markers index, and the
     disagreements of other sources (each value quoted and cited, with a one-line note); `restating` finds
@@ -176,7 +179,7 @@ def compose(assessment: Assessment, model: AnswererModel, max_words: int, thresh
     cites = [Citation.of(best.chunk, first[0], first[1], assessment.confidence)]
     body = f"{cites[0].quote} [1]"
     text = f"{short} — {body}" if short else body
-    differ, finer = other_sources(assessment, model, short, threshold, restating=restating)
+    differ, finer = other_sources(assessment, model, short, restating=restating)
     if differ:
         return _with_disagreement(short, differ, assessment, max_words)
     if finer:
@@ -189,7 +192,7 @@ def compose(assessment: Assessment, model: AnswererModel, max_words: int, thresh
     return text, short, cites, []
 
 
-def other_sources(assessment: Assessment, model: AnswererModel, short: str, threshold: float,
+def other_sources(assessment: Assessment, model: AnswererModel, short: str,
                   unit=lambda c: c.chunk.source,
                   restating: Restating | None = None) -> tuple[list[Reading], list[Reading]]:
     """Sentences of other documents (`unit`) that give the answer another value, or the same value more
@@ -198,7 +201,7 @@ def other_sources(assessment: Assessment, model: AnswererModel, short: str, thre
     q, best = assessment.question, assessment.ranked[0]
 
     def answers_alone(cand: Candidate) -> bool:
-        return model.evidence.probability(evidence_row(q, [cand], model.span)) >= threshold
+        return model.evidence.probability(evidence_row(q, [cand], model.span)) >= conflicts.LIKELY
 
     def value_in(cand: Candidate) -> tuple[str, float]:
         found = scored_span(q, cand, model.span)
@@ -206,7 +209,7 @@ def other_sources(assessment: Assessment, model: AnswererModel, short: str, thre
 
     first = Reading(best, parse(short), value_in(best)[1] if short else 0.0)
     elsewhere = candidates(restating(best.text)) if restating else []
-    others = conflicts.readings(first, q.kind, q.weights, assessment.ranked[1:], answers_alone, value_in,
+    others = conflicts.readings(first, q.kind, q.asked, assessment.ranked[1:], answers_alone, value_in,
                                 model.conflict_gap, unit, elsewhere)
     return conflicts.disagreements(first, others)
 
@@ -226,6 +229,7 @@ def _with_disagreement(short: str, differ: list[Reading], assessment: Assessment
         cites = [_cite(cand, value, assessment.confidence, limit) for value, cand in values]
         said = [value for value, _ in values]
         found = conflicts.conflict(conflicts.kind_of(said), list(zip(said, cites)))
+        cites = [v.citation for v in found.values]        # numbered in the order the note names them
         return cites, found, conflicts.note(found, lambda c: cites.index(c) + 1)
 
     _, _, note = build(MAX_SENTENCE_WORDS)
@@ -253,7 +257,7 @@ def answer(question: str, query: str, ranked: list[ScoredChunk], idf, max_idf: f
     assessment = assess(question, query, ranked, idf, max_idf, model, encode, q_vector, rerank, pieces)
     if not assessment.ranked:
         return Answer(REFUSAL, [], True, question, query, "offline", passages=passages, confidence=0.0)
-    text, short, cites, found = compose(assessment, model, max_words, threshold, restating)
+    text, short, cites, found = compose(assessment, model, max_words, restating)
     if assessment.confidence < threshold:
         return Answer(REFUSAL, [], True, question, query, "offline", passages=passages,
                       confidence=assessment.confidence, withheld=text)
@@ -301,19 +305,20 @@ def gate(question: str, query: str, ranked: list[ScoredChunk], retriever,
     alone = passage_confidence(assessment, model)
     best = assessment.ranked[0].chunk.id
     sent = [s for s in ranked if s.chunk.id == best or alone.get(s.chunk.id, 0.0) >= threshold]
-    found = conflicts_of(assessment, model, threshold, retriever)
+    found = conflicts_of(assessment, model, retriever)
     kept = {s.chunk.id for s in sent}
     return sent + [s for s in ranked if s.chunk.id not in kept and _holds(s, found)], None, found
 
 
 def disagreement(question: str, query: str, ranked: list[ScoredChunk], retriever, tools: Tools) -> list[Conflict]:
     """Where the sources disagree on the answer to `question` (LLM mode without the evidence gate)."""
-    return conflicts_of(*evidence(question, query, ranked, retriever, tools), retriever)
+    assessment, model, _ = evidence(question, query, ranked, retriever, tools)
+    return conflicts_of(assessment, model, retriever)
 
 
-def conflicts_of(assessment: Assessment, model: AnswererModel, threshold: float, retriever) -> list[Conflict]:
+def conflicts_of(assessment: Assessment, model: AnswererModel, retriever) -> list[Conflict]:
     """The disagreements `compose` finds for an assessment (its text is not needed here)."""
-    return compose(assessment, model, 10 ** 6, threshold, _restating(retriever))[3] if assessment.ranked else []
+    return compose(assessment, model, 10 ** 6, _restating(retriever))[3] if assessment.ranked else []
 
 
 def _restating(retriever) -> Restating | None:

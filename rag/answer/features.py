@@ -52,6 +52,12 @@ class Question:
     keys: frozenset[str]
     unknown: int                 # key terms of the question the corpus never uses
 
+    @property
+    def asked(self) -> frozenset[str]:
+        """The terms that say what the question is about: its names and numbers (`keys`), else all its terms.
+        A passage may restate the rest in other words ('affiliated with' / 'funded by'), not the names."""
+        return self.keys or frozenset(self.weights)
+
 
 def analyse(question: str, query: str, idf: Callable[[str], float], max_idf: float) -> Question:
     """Read `question` (its kind, years, role words) and `query` (the standalone form: its terms).

@@ -1,8 +1,9 @@
 """The learned weights of the offline answerer, read from a small JSON file (`answerer.json`).
 
-Three logistic models, each a standardised linear score over named features:
-- `sentence`: which retrieved sentence answers the question (features: `SENTENCE_FEATURES`);
-- `span`: which words of that sentence are the short answer (`SPAN_FEATURES`);
+Three logistic models over named features:
+- `sentence`: which retrieved sentence answers the question (features: `SENTENCE_FEATURES`; linear);
+- `span`: which words of that sentence are the short answer (`SPAN_FEATURES`; boosted trees, since what
+  makes a span the answer depends on the kind of question and on the span's shape together);
 - `evidence`: the probability that the chosen sentence answers the question at all (`QUESTION_FEATURES`);
   the assistant refuses under `threshold`, chosen on validation questions (RAG_ABSTAIN_THRESHOLD moves it);
 - `conflict_gap`: how close another document's sentence must score to count as a rival answer (see
@@ -16,8 +17,10 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
+
+import numpy as np
 
 from core.errors import RagError
 
@@ -56,10 +59,13 @@ class Linear:
     def probability(self, row: list[float]) -> float:
         return sigmoid(self.score(row))
 
+    def scores(self, x: np.ndarray) -> np.ndarray:
+        """The score of every row of `x` at once (rows × features)."""
+        return self.bias + ((x - np.array(self.mean)) / np.array(self.scale)) @ np.array(self.weights)
+
     @classmethod
     def of(cls, data: dict, expected: list[str]) -> "Linear":
-        if list(data["names"]) != list(expected):
-            raise RagError(f"{ARTEFACT.name}: the model's features do not match this code's; retrain with `rag train`")
+        _check(data, expected)
         return cls(tuple(data["names"]), tuple(data["mean"]), tuple(data["scale"]), tuple(data["weights"]),
                    float(data["bias"]))
 
@@ -69,9 +75,89 @@ class Linear:
 
 
 @dataclass(frozen=True)
+class Trees:
+    """Boosted regression trees: score(x) = bias + the sum over trees of the leaf x reaches, over features
+    named `names`. A tree is five equal-length lists over its nodes: the feature a node splits on, its
+    threshold (x <= threshold goes left), its left and right children (-1 at a leaf) and its value (a leaf's).
+
+    >>> stump = ((0, -1, -1), (2.0, 0.0, 0.0), (1, -1, -1), (2, -1, -1), (0.0, -1.0, 1.5))
+    >>> m = Trees(("a",), 0.5, (stump, stump))
+    >>> m.score([1.0]), m.score([3.0]), m.scores(np.array([[1.0], [3.0]])).tolist()
+    (-1.5, 3.5, [-1.5, 3.5])
+    """
+
+    names: tuple[str, ...]
+    bias: float
+    trees: tuple[tuple[tuple, ...], ...]
+
+    @cached_property
+    def _arrays(self) -> tuple[np.ndarray, ...]:
+        """The trees as (tree, node) arrays padded to the largest tree, and the depth to walk."""
+        width = max(len(t[0]) for t in self.trees)
+        pad = lambda k, fill, kind: np.array([list(t[k]) + [fill] * (width - len(t[k])) for t in self.trees], kind)
+        feature, threshold = pad(0, 0, np.int64), pad(1, 0.0, np.float64)
+        left, right, value = pad(2, -1, np.int64), pad(3, -1, np.int64), pad(4, 0.0, np.float64)
+        return feature, threshold, left, right, value, _depth(left, right)
+
+    def scores(self, x: np.ndarray) -> np.ndarray:
+        """The score of every row of `x` at once (rows × features)."""
+        feature, threshold, left, right, value, depth = self._arrays
+        tree = np.arange(len(self.trees))[None, :]
+        row = np.arange(len(x))[:, None]
+        node = np.zeros((len(x), len(self.trees)), np.int64)
+        for _ in range(depth):
+            below = x[row, feature[tree, node]] <= threshold[tree, node]
+            step = np.where(below, left[tree, node], right[tree, node])
+            node = np.where(step < 0, node, step)
+        return self.bias + value[tree, node].sum(axis=1)
+
+    def score(self, row: list[float]) -> float:
+        return float(self.scores(np.array([row], np.float64))[0])
+
+    def probability(self, row: list[float]) -> float:
+        return sigmoid(self.score(row))
+
+    @classmethod
+    def of(cls, data: dict, expected: list[str]) -> "Trees":
+        _check(data, expected)
+        return cls(tuple(data["names"]), float(data["bias"]), tuple(tuple(map(tuple, t)) for t in data["trees"]))
+
+    def to_dict(self) -> dict:
+        return {"kind": "trees", "names": list(self.names), "bias": self.bias,
+                "trees": [[list(part) for part in t] for t in self.trees]}
+
+
+def _depth(left: np.ndarray, right: np.ndarray) -> int:
+    """The most splits from a root to a leaf over all trees ((tree, node) children arrays; -1 at a leaf).
+
+    >>> _depth(np.array([[1, -1, -1]]), np.array([[2, -1, -1]]))
+    1
+    """
+    depth, frontier = 0, [(t, 0) for t in range(len(left))]
+    while True:
+        frontier = [(t, c) for t, n in frontier for c in (left[t, n], right[t, n]) if c >= 0]
+        if not frontier:
+            return depth
+        depth += 1
+
+
+def _check(data: dict, expected: list[str]) -> None:
+    if list(data["names"]) != list(expected):
+        raise RagError(f"{ARTEFACT.name}: the model's features do not match this code's; retrain with `rag train`")
+
+
+Scorer = Linear | Trees   # what the answerer asks of a model: score(row), scores(rows), probability(row)
+
+
+def scorer(data: dict, expected: list[str]) -> Scorer:
+    """The model a JSON object describes: boosted trees when its `kind` says so, else a linear model."""
+    return (Trees if data.get("kind") == "trees" else Linear).of(data, expected)
+
+
+@dataclass(frozen=True)
 class AnswererModel:
     sentence: Linear
-    span: Linear
+    span: Scorer
     evidence: Linear
     threshold: float
     digest: str = ""
@@ -83,7 +169,7 @@ class AnswererModel:
         from rag.answer.features import QUESTION_FEATURES, SENTENCE_FEATURES
         from rag.answer.spans import SPAN_FEATURES
 
-        return cls(Linear.of(data["sentence"], SENTENCE_FEATURES), Linear.of(data["span"], SPAN_FEATURES),
+        return cls(Linear.of(data["sentence"], SENTENCE_FEATURES), scorer(data["span"], SPAN_FEATURES),
                    Linear.of(data["evidence"], QUESTION_FEATURES), float(data["threshold"]), digest,
                    float(data.get("conflict_gap", 0.0)))
 

@@ -19,8 +19,10 @@ from text.terms import STOPWORDS, stem, tokens
 MAX_TOKENS = 8
 PREPOSITIONS = {"in", "on", "at", "by", "of", "from", "to", "for", "with", "as", "into", "during", "after", "before"}
 MONTH_RE = re.compile(rf"^(?:{MONTH})$")
+NUMBER_TAILS = {"million", "billion", "thousand", "hundred", "percent", "%"}
 SHAPES = ["capitalised", "digit", "year", "month", "typed", "len1", "len2", "len3", "len4", "len6", "after_preposition",
-          "repeats"]
+          "repeats", "holds_typed", "untyped_words", "cuts_left", "cuts_right"]
+YEAR_WORD = re.compile(r"^(?:1\d{3}|20\d\d)$")
 SPAN_FEATURES = [*SHAPES, "repeat_share", "distance", "near_terms", "after_term", "before_term", "after_article",
                  "before_comma", "before_end", "in_brackets", "opens_sentence", "head_beside", "head_inside",
                  *[f"{k}*{s}" for k in KINDS for s in SHAPES]]
@@ -77,12 +79,43 @@ def _shape(q: Question, text: str, words: list[str], i: int, toks, sentence: str
     content = [w for w in words if w.lower() not in STOPWORDS]
     n = len(words)
     kind = q.kind if q.kind in ("money", "date", "number") else "entity"
-    typed = any(m.group() == text or (m.start() <= 0 and m.end() >= len(text)) for m in PATTERNS[kind].finditer(text))
+    matches = list(PATTERNS[kind].finditer(text))
+    typed = any(m.group() == text or (m.start() <= 0 and m.end() >= len(text)) for m in matches)
     return [float(all(w[:1].isupper() for w in content) and (i > 0 or n > 1)),
-            float(any(c.isdigit() for c in text)), float(any(re.fullmatch(r"1\d{3}|20\d\d", w) for w in words)),
+            float(any(c.isdigit() for c in text)), float(any(YEAR_WORD.match(w) for w in words)),
             float(any(MONTH_RE.match(w) for w in words)), float(typed),
             float(n == 1), float(n == 2), float(n == 3), float(4 <= n <= 5), float(n >= 6),
-            float(_at(sentence, toks, i - 1).lower() in PREPOSITIONS), float(repeat > 0)]
+            float(_at(sentence, toks, i - 1).lower() in PREPOSITIONS), float(repeat > 0),
+            *_parts(kind, text, content, matches), *_cuts(sentence, toks, i, i + n)]
+
+
+def _parts(kind: str, text: str, content: list[str], matches: list[re.Match]) -> tuple[float, float]:
+    """Whether the span holds a value of the asked kind (a year counts as a date), and how many of its
+    content words (a share of four) lie outside every such value: the answer is the value, not the value
+    with its neighbours ('1712', not 'Thomas Newcomen around 1712').
+
+    >>> _parts("date", "Newcomen around 1712", ["Newcomen", "around", "1712"], [])
+    (1.0, 0.5)
+    """
+    inside = " ".join(m.group() for m in matches) + (" " + " ".join(w for w in content if YEAR_WORD.match(w))
+                                                     if kind == "date" else "")
+    held = set(inside.split())
+    outside = sum(1 for w in content if w not in held)
+    return float(bool(held)), min(outside, 4) / 4
+
+
+def _cuts(sentence: str, toks: list[tuple[int, int]], i: int, j: int) -> tuple[float, float]:
+    """Whether the span starts or ends inside a run of capitalised words or numbers (a name or figure cut
+    in two: 'Newcomen' of 'Thomas Newcomen', '1.5' of '1.5 million').
+
+    >>> s = "It was Thomas Newcomen in 1712."
+    >>> _cuts(s, tokens(s), 3, 4), _cuts(s, tokens(s), 2, 4)
+    ((1.0, 0.0), (0.0, 0.0))
+    """
+    def joined(a: str, b: str) -> bool:
+        return (a[:1].isupper() and b[:1].isupper()) or (a[:1].isdigit() and (b[:1].isdigit() or b in NUMBER_TAILS))
+    return (float(i > 0 and joined(_at(sentence, toks, i - 1), _at(sentence, toks, i))),
+            float(joined(_at(sentence, toks, j - 1), _at(sentence, toks, j))))
 
 
 def _at(sentence: str, toks: list[tuple[int, int]], k: int) -> str:
