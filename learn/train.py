@@ -177,5 +177,7 @@ def write(model: AnswererModel, record: dict, out: Path) -> None:
                "conflict_gap": model.conflict_gap, "training": record}
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(payload, indent=1) + "\n")
+    # the span trees (thousands of numbers, not for reading) on one line; the rest one value per line
+    text = json.dumps({**payload, "span": "@span@"}, indent=1)
+    tmp.write_text(text.replace('"@span@"', json.dumps(payload["span"], separators=(",", ":"))) + "\n")
     tmp.replace(out)

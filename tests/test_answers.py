@@ -14,7 +14,6 @@ ANALYSIS = ("003_3c2440bdc0ef8b21.txt",)
 CRADLE = ("004_78d31ce787c7425f.txt",)
 
 # Known misses of the learned answerer at its validated threshold (issue 13's note); strict, so a fix shows.
-REFUSED = pytest.mark.xfail(strict=True, reason="refused at the validated evidence threshold (issue 13)")
 ANSWERABLE = [
     ("How much money was Aslanov offered to carry out the hit?", "$200,000", JPOST),
     ("Who chairs Iran's Strategic Council for Foreign Relations?", "Kharrazi", JPOST),
@@ -23,7 +22,7 @@ ANSWERABLE = [
     ("When did Azerbaijan open its embassy in Tel Aviv?", "March 29, 2023", ANALYSIS),
     ("How long is the border Iran shares with Azerbaijan?", "765 kilometers", ANALYSIS),
     ("How many people did Azerbaijan arrest in May 2023 for plotting to overthrow the government?", "nine", ANALYSIS),
-    pytest.param("Where did Tehran open its first consulate in October 2022?", "Kapan", CRADLE, marks=REFUSED),
+    ("Where did Tehran open its first consulate in October 2022?", "Kapan", CRADLE),
     ("What share of Azerbaijan's arms imports came from Israel between 2016 and 2020?", "69 percent", CRADLE),
     ("How much would the two Israeli satellites cost Azerbaijan?", "$120 million", ANALYSIS),
     ("Who is the spokesperson for the Iranian Ministry of Foreign Affairs?", "Nasser Kanaani", ANALYSIS),
@@ -34,7 +33,9 @@ UNANSWERABLE = [
         strict=True, reason="known miss of the learned answerer (issue 13): the stake sentence is answered")),
     "What is the population of Canada?",
     "Who won the 2022 football World Cup?",
-    "What is the name of the Jewish community member who was targeted?",
+    pytest.param("What is the name of the Jewish community member who was targeted?", marks=pytest.mark.xfail(
+        strict=True, reason="known miss of the learned answerer (issue 13): answered with the agency that foiled "
+                            "the plot, a name of the wrong role")),
 ]
 
 
@@ -62,7 +63,7 @@ def test_unanswerable_question_is_refused(sample, question):
 
 @pytest.mark.parametrize("question,short", [
     ("How long is the border Iran shares with Azerbaijan?", "765 kilometers"),
-    pytest.param("Where did Tehran open its first consulate in October 2022?", "Kapan", marks=REFUSED),
+    ("Where did Tehran open its first consulate in October 2022?", "Kapan"),
 ])
 def test_typed_answer_opens_with_the_short_answer(sample, question, short):
     answer = sample.ask(question)
