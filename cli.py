@@ -178,18 +178,9 @@ def print_answer(answer) -> None:
     if answer.abstained and listed:
         out.print("Closest passages (they do not answer it):", style="dim")
     for n, c in enumerate(listed, 1):
-        out.print(f"[{n}] {c.name}{where(c)} — {c.title[:70]} {c.date}".rstrip(), markup=False)
+        place = f", {c.place(40)}" if c.place() else ""
+        out.print(f"[{n}] {c.name}{place} — {c.title[:70]} {c.date}".rstrip(), markup=False)
         out.print(f"    “{c.quote[:300]}”", style="dim", markup=False)
-
-
-def where(citation) -> str:
-    """Where in its document a citation is: its page, else its section heading.
-
-    >>> from core.records import Citation
-    >>> where(Citation("/d/a.pdf", "T", "q", 0, 1, 1.0, page=7)), where(Citation("/d/a.docx", "T", "q", 0, 1, 1.0, heading="Results"))
-    (', p. 7', ', § Results')
-    """
-    return f", p. {citation.page}" if citation.page else f", § {citation.heading[:40]}" if citation.heading else ""
 
 
 CHAT_BANNER = "Ask a question about the indexed documents. Follow-up questions use the conversation " \

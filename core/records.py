@@ -95,6 +95,16 @@ class Citation:
     def name(self) -> str:
         return self.source.rsplit("/", 1)[-1]
 
+    def place(self, heading_chars: int = 60) -> str:
+        """Where in its document the quote is: 'p. N' for a page, else '§ ' and its section heading (cut to
+        `heading_chars`), else ''.
+
+        >>> Citation("/d/a.pdf", "T", "q", 0, 1, 1.0, page=7).place(), Citation("/d/a.docx", "T", "q", 0, 1, 1.0,
+        ...     heading="Results").place(), Citation("/d/a.txt", "T", "q", 0, 1, 1.0).place()
+        ('p. 7', '§ Results', '')
+        """
+        return f"p. {self.page}" if self.page else f"§ {self.heading[:heading_chars]}" if self.heading else ""
+
     def to_dict(self) -> dict[str, Any]:
         return plain(asdict(self))
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_left, bisect_right
+from itertools import takewhile
 from dataclasses import dataclass, field
 from functools import cached_property
 from statistics import median
@@ -78,9 +80,13 @@ class Layout:
     ocr_seconds: float = 0.0
 
     def slice(self, start: int, end: int) -> str:
-        """The places of the text [start, end), as a chunk stores them (see `core.places`)."""
-        pages = _around([[i + 1, s] for i, s in enumerate(self.page_starts)], start, end)
-        lines = [ln for ln in self.lines if ln[0] < end and ln[1] > start]
+        """The places of the text [start, end), as a chunk stores them (see `core.places`). Pages, lines and
+        headings are in text order, so each is found by bisection (a 1,000-page PDF has ~40,000 lines)."""
+        first = bisect_right(self.page_starts, start)
+        pages = [[k + 1, self.page_starts[k]]
+                 for k in range(max(first - 1, 0), bisect_left(self.page_starts, end, lo=first))]
+        after = bisect_right(self.lines, start, key=lambda ln: ln[1])
+        lines = list(takewhile(lambda ln: ln[0] < end, (self.lines[k] for k in range(after, len(self.lines)))))
         place = {"p": pages, "l": lines, "h": _around(self.headings, start, end, at=0)}
         return json.dumps({k: v for k, v in place.items() if v}, separators=(",", ":"))
 
@@ -88,11 +94,11 @@ class Layout:
 def _around(marks: list[list], start: int, end: int, at: int = 1) -> list[list]:
     """The marks (sorted by their offset, item `at`) in force at `start` and those inside [start, end).
 
-    >>> _around([[1, 0], [2, 50], [3, 90]], 60, 95)
-    [[2, 50], [3, 90]]
+    >>> _around([[1, 0], [2, 50], [3, 90]], 60, 95), _around([[1, 0], [2, 50]], 50, 60)
+    ([[2, 50], [3, 90]], [[2, 50]])
     """
-    before = [m for m in marks if m[at] <= start][-1:]
-    return before + [m for m in marks if start < m[at] < end]
+    first = bisect_right(marks, start, key=lambda m: m[at])
+    return marks[max(first - 1, 0):first] + marks[first:bisect_left(marks, end, lo=first, key=lambda m: m[at])]
 
 
 def page_ranges(pages: list[int]) -> str:

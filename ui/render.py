@@ -79,14 +79,13 @@ def source_link(turn: int, n: int, citation: Citation) -> str:
 
 
 def where(citation: Citation) -> str:
-    """The place of a citation in its document: ', p. 3' for a page, ', § Heading' for a section.
+    """The place of a citation in its document, after a comma: ', p. 3', ', § Heading', or ''.
 
     >>> where(Citation("/d/a.pdf", "T", "q", 0, 1, 1.0, page=3)), where(Citation("/d/a.txt", "T", "q", 0, 1, 1.0))
     (', p. 3', '')
     """
-    if citation.page:
-        return f", p. {citation.page}"
-    return f", § {escape_markdown(citation.heading[:60])}" if citation.heading else ""
+    place = citation.place()
+    return "" if not place else f", {place}" if citation.page else f", {escape_markdown(place)}"
 
 
 def link_markers(text: str, turn: int, count: int | None = None) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from core.registry import Registry
+from core.settings import IngestSettings
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,7 @@ class ReadOptions:
     """What readers are told: the encoding to try for non-UTF-8 text, the resolution scans are OCR'd at."""
 
     fallback_encoding: str = ""
-    ocr_dpi: int = 200   # 0: no OCR (a page without a text layer is reported as unreadable)
+    ocr_dpi: int = IngestSettings.model_fields["ocr_dpi"].default   # RAG_OCR_DPI's default; 0: no OCR
 
 
 Reader = Callable[[bytes, ReadOptions], "tuple[str, dict[str, str], object]"]  # -> (text, hints, Layout | None)

@@ -23,8 +23,7 @@ TITLE_MAX_WORDS = 30
 def read_pdf(data: bytes, options: ReadOptions) -> tuple[str, dict[str, str], Layout]:
     pdf = _open(data)
     try:
-        pages = [_text_lines(pdf[i], i + 1) for i in range(len(pdf))]
-        scanned, seconds, unreadable = _ocr_scans(pdf, pages, options.ocr_dpi)
+        pages, scanned, seconds, unreadable = _read_pages(pdf, options.ocr_dpi)
         text, layout = lay_out(pages)
         layout.ocr_pages, layout.ocr_seconds, layout.unreadable_pages = scanned, seconds, unreadable
         hints = _hints(pdf.get_metadata_dict(), pages[0] if pages else [])
@@ -68,24 +67,34 @@ def _fraction(box: tuple[float, float, float, float], width: float, height: floa
     return (round(left / width, 5), round(1 - top / height, 5), round(right / width, 5), round(1 - bottom / height, 5))
 
 
-def _ocr_scans(pdf, pages: list[list[Line]], dpi: int) -> tuple[list[int], float, list[list]]:
-    """OCR every page with (almost) no text layer but something drawn on it; replaces its lines in `pages`.
-    Returns the pages read, the seconds it took and the pages OCR could not read, with the reason."""
-    began, scanned, unreadable = time.perf_counter(), [], []
-    for index, lines in enumerate(pages):
-        if sum(len(line.text.strip()) for line in lines) >= MIN_TEXT_CHARS or not _has_content(pdf[index]):
-            continue
-        if dpi <= 0:
-            unreadable.append([index + 1, "no text layer (OCR is off: RAG_OCR_DPI=0)"])
-            continue
-        image = pdf[index].render(scale=dpi / 72).to_pil()
-        found = [uniform_line(index + 1, text, box) for text, box in ocr.read_lines(image)]
-        scanned.append(index + 1)
-        if found:
-            pages[index] = found
-        else:
-            unreadable.append([index + 1, "no text layer, and OCR found no text on it"])
-    return scanned, (time.perf_counter() - began) if scanned else 0.0, unreadable
+def _read_pages(pdf, dpi: int) -> tuple[list[list[Line]], list[int], float, list[list]]:
+    """Every page's lines, each page loaded once: its text layer, or OCR when it has (almost) no text layer
+    but something drawn on it. Also the pages OCR read, the seconds OCR took and the pages it could not
+    read, with the reason."""
+    pages, scanned, unreadable, seconds = [], [], [], 0.0
+    for index in range(len(pdf)):
+        page = pdf[index]
+        try:
+            lines = _text_lines(page, index + 1)
+            if sum(len(line.text.strip()) for line in lines) < MIN_TEXT_CHARS and _has_content(page):
+                began = time.perf_counter()
+                found, why = _ocr_page(page, index + 1, dpi)
+                seconds += time.perf_counter() - began
+                scanned += [index + 1] if dpi > 0 else []
+                unreadable += [[index + 1, why]] if why else []
+                lines = found or lines
+        finally:
+            page.close()
+        pages.append(lines)
+    return pages, scanned, seconds, unreadable
+
+
+def _ocr_page(page, number: int, dpi: int) -> tuple[list[Line], str]:
+    """The lines OCR reads on a scanned page, or none and the reason."""
+    if dpi <= 0:
+        return [], "no text layer (OCR is off: RAG_OCR_DPI=0)"
+    found = [uniform_line(number, text, box) for text, box in ocr.read_lines(page.render(scale=dpi / 72).to_pil())]
+    return found, "" if found else "no text layer, and OCR found no text on it"
 
 
 def _has_content(page) -> bool:
@@ -162,9 +171,10 @@ def render_page(path: str, page: int, width: int = 900) -> bytes:
     try:
         if not 1 <= page <= len(pdf):
             raise BadDocument(f"{path}: has no page {page} (it has {len(pdf)})")
-        scale = width / pdf[page - 1].get_width()
+        shown = pdf[page - 1]
         buffer = io.BytesIO()
-        pdf[page - 1].render(scale=scale).to_pil().save(buffer, "PNG")
+        shown.render(scale=width / shown.get_width()).to_pil().save(buffer, "PNG")
+        shown.close()
         return buffer.getvalue()
     finally:
         pdf.close()
