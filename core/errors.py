@@ -48,3 +48,12 @@ def user_message(error: BaseException) -> str:
     if isinstance(error, RagError):
         return str(error)
     return f"unexpected {type(error).__name__}: {error}"
+
+
+def unexpected(error: BaseException) -> str:
+    """What a server shows for a bug of ours: its class only (the traceback goes to the server log).
+
+    >>> unexpected(KeyError("secret"))
+    'something went wrong (KeyError); the details are in the server log'
+    """
+    return f"something went wrong ({type(error).__name__}); the details are in the server log"

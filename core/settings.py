@@ -30,6 +30,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from core.errors import SettingsError
 
 REPO = Path(__file__).resolve().parents[1]
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})   # hosts only this machine reaches (no login needed)
 
 
 @functools.lru_cache(maxsize=None)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import shutil
-import sys
 import tempfile
 import time
 import uuid
@@ -33,16 +32,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException
 
-from core.errors import BadDocument, BadQuestion, RagError, SettingsError, UnsupportedFile, user_message
+from core.errors import BadDocument, BadQuestion, RagError, SettingsError, UnsupportedFile, unexpected, user_message
 from core.records import Answer, Delta
-from core.settings import Settings
+from core.settings import LOOPBACK, Settings
 from serve import access, openai_shapes as shapes
 from serve.schema import AskRequest, ChatRequest, Filters
 from serve.workers import Workers, pool_size
 from ui import forms, uploads
 
 log = logging.getLogger("serve")
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 CLIENT_ERRORS = (BadQuestion, SettingsError, forms.BadSetting, UnsupportedFile, BadDocument)
 
 
@@ -124,8 +122,7 @@ def failure_of(error: BaseException, path: str = "") -> Failure:
     if isinstance(error, RagError):
         return Failure(500, user_message(error), kind="server_error")
     log.error("unexpected error serving %s", path, exc_info=error)
-    return Failure(500, f"something went wrong ({type(error).__name__}); the details are in the server log",
-                   kind="server_error")
+    return Failure(500, unexpected(error), kind="server_error")
 
 
 # --- access
@@ -198,18 +195,12 @@ def _mode(assistant, model: str | None) -> str | None:
 def _filters(assistant, request: Filters) -> dict:
     """The keyword filters of `Assistant.ask`, each checked (a 400 names the bad value); on a worker, as
     naming documents reads the store."""
-    since, until = _day(request.since, "since"), _day(request.until, "until")
-    if since and until and since > until:
-        raise Failure(400, f"since ({since}) is after until ({until})", param="since")
+    try:
+        since, until = forms.date_range(request.since, request.until, ("since", "until"))
+    except forms.BadSetting as error:
+        raise Failure(400, str(error), param=error.field) from None
     return {"sources": _documents(assistant, request.documents), "since": since, "until": until,
             "top_k": request.top_k}
-
-
-def _day(text: str | None, field: str) -> str | None:
-    try:
-        return forms.day(text, field)
-    except forms.BadSetting as error:
-        raise Failure(400, str(error), param=field) from None
 
 
 def _documents(assistant, names: list[str] | None) -> list[str] | None:
@@ -315,23 +306,13 @@ def run(settings: Settings, assistant=None) -> None:
     """Serve on settings.api.host:port until interrupted (the UI at /, the API under /v1)."""
     import uvicorn
 
-    from ui.app import credentials, warm_up
+    from ui.app import ready
 
-    credentials(settings)   # a half-set UI login fails before anything is loaded
-    if assistant is None:
-        from rag.assistant import Assistant
-
-        assistant = Assistant(settings=settings)
-    _warn(settings)
-    print("loading the embedding model and the index…", flush=True)
-    warm = warm_up(assistant)
+    keyed = bool(settings.api.key.get_secret_value())
+    exposed = settings.api.host not in LOOPBACK and not keyed
+    warning = f"the API on {settings.api.host} is reachable from the network without a key; set RAG_API_KEY"
+    assistant, warm = ready(settings, assistant, warning if exposed else "")
     host, port = settings.api.host, settings.api.port
     print(f"docqa serving http://{host}:{port}/ (API under /v1, OpenAPI page /docs, UI at /; ready after "
-          f"{warm:.1f} s{'; API key on' if settings.api.key.get_secret_value() else ''}; Ctrl+C to stop)", flush=True)
+          f"{warm:.1f} s{'; API key on' if keyed else ''}; Ctrl+C to stop)", flush=True)
     uvicorn.run(create_app(assistant, settings), host=host, port=port, log_level="info")
-
-
-def _warn(settings: Settings) -> None:
-    if settings.api.host not in LOOPBACK and not settings.api.key.get_secret_value():
-        print(f"warning: the API on {settings.api.host} is reachable from the network without a key; "
-              "set RAG_API_KEY", file=sys.stderr)

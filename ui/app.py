@@ -20,11 +20,10 @@ import gradio as gr  # noqa: E402
 from core import errors  # noqa: E402
 from core.errors import RagError  # noqa: E402
 from core.records import Answer, Delta  # noqa: E402
-from core.settings import Settings  # noqa: E402
+from core.settings import LOOPBACK, Settings  # noqa: E402
 from ui import forms, render, uploads  # noqa: E402
 
 log = logging.getLogger("ui")
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 MAX_PASSAGES = 20
 PAGE_WIDTH = 700   # pixels of a cited page's image
 
@@ -117,7 +116,7 @@ def user_message(error: BaseException) -> str:
     """The short text a person sees for an error; anything unexpected is logged with its traceback."""
     if not isinstance(error, RagError):
         log.error("unexpected error in the UI", exc_info=error)
-        return f"something went wrong ({type(error).__name__}); the details are in the server log"
+        return errors.unexpected(error)
     return errors.user_message(error)
 
 
@@ -357,18 +356,28 @@ def warm_up(assistant) -> float:
     return time.perf_counter() - began
 
 
-def serve(settings: Settings, assistant=None) -> None:
-    """Start the UI on settings.ui.host:ui_port and block until interrupted."""
-    auth = credentials(settings)
+def ready(settings: Settings, assistant=None, open_to_network: str = "") -> tuple[object, float]:
+    """What `rag ui` and `rag serve` do before listening: check the UI login (a half-set one fails before
+    anything loads), open the assistant, warn when `open_to_network` says what is reachable without a
+    login, and load the model; the assistant and the seconds loading took."""
+    credentials(settings)
     if assistant is None:
         from rag.assistant import Assistant
 
         assistant = Assistant(settings=settings)
-    if settings.ui.host not in LOOPBACK and not auth:
-        print(f"warning: the UI on {settings.ui.host} is reachable from the network without a password; "
-              "set RAG_UI_USER and RAG_UI_PASSWORD", file=sys.stderr)
+    if open_to_network:
+        print(f"warning: {open_to_network}", file=sys.stderr)
     print("loading the embedding model and the index…", flush=True)
-    warm = warm_up(assistant)
+    return assistant, warm_up(assistant)
+
+
+def serve(settings: Settings, assistant=None) -> None:
+    """Start the UI on settings.ui.host:ui_port and block until interrupted."""
+    auth = credentials(settings)
+    exposed = settings.ui.host not in LOOPBACK and not auth
+    warning = (f"the UI on {settings.ui.host} is reachable from the network without a password; set RAG_UI_USER "
+               "and RAG_UI_PASSWORD") if exposed else ""
+    assistant, warm = ready(settings, assistant, warning)
     demo = queued(assistant, settings)
     _, url, _ = demo.launch(
         server_name=settings.ui.host, server_port=settings.ui.port, prevent_thread_lock=True, quiet=True,

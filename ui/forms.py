@@ -8,7 +8,11 @@ from core.errors import RagError
 
 
 class BadSetting(RagError):
-    """A chat setting the person typed that cannot be used (shown to them as is)."""
+    """A chat setting the person typed that cannot be used (shown to them as is); `field` names it."""
+
+    def __init__(self, message: str, field: str = ""):
+        super().__init__(message)
+        self.field = field
 
 
 def day(text: str | None, label: str) -> str | None:
@@ -28,11 +32,12 @@ def day(text: str | None, label: str) -> str | None:
             raise ValueError(text)
         return datetime.date.fromisoformat(text).isoformat()
     except ValueError:
-        raise BadSetting(f"{label} must be a date like 2025-02-03, not {text!r}") from None
+        raise BadSetting(f"{label} must be a date like 2025-02-03, not {text!r}", label) from None
 
 
-def date_range(since: str | None, until: str | None) -> tuple[str | None, str | None]:
-    """Both dates checked, and in order.
+def date_range(since: str | None, until: str | None,
+               labels: tuple[str, str] = ("date from", "date to")) -> tuple[str | None, str | None]:
+    """Both dates checked, and in order (`labels` name the two fields in a message).
 
     >>> date_range("2025-01-01", "")
     ('2025-01-01', None)
@@ -40,9 +45,9 @@ def date_range(since: str | None, until: str | None) -> tuple[str | None, str | 
     Traceback (most recent call last):
     ui.forms.BadSetting: date from (2025-02-01) is after date to (2025-01-01)
     """
-    first, last = day(since, "date from"), day(until, "date to")
+    first, last = day(since, labels[0]), day(until, labels[1])
     if first and last and first > last:
-        raise BadSetting(f"date from ({first}) is after date to ({last})")
+        raise BadSetting(f"{labels[0]} ({first}) is after {labels[1]} ({last})", labels[0])
     return first, last
 
 
