@@ -173,9 +173,8 @@ def _question_routes(app: FastAPI, service: Service) -> None:
     @app.post("/v1/ask", tags=["documents"])
     async def ask(request: AskRequest):
         mode = _mode(service.assistant, request.mode)
-        options = await service.workers.ask(_filters, service.assistant, request) | {"mode": mode}
-        answer = await service.workers.ask(service.assistant.ask, request.question, history=request.history,
-                                           **options)
+        answer = await service.workers.ask(lambda: service.assistant.ask(
+            request.question, history=request.history, mode=mode, **_filters(service.assistant, request)))
         return answer.to_dict()
 
 
@@ -218,13 +217,15 @@ def _documents(assistant, names: list[str] | None) -> list[str] | None:
 async def _complete(service: Service, request: ChatRequest):
     asked = shapes.conversation(request.messages)
     model = _mode(service.assistant, request.model)
-    options = await service.workers.ask(_filters, service.assistant, request) | {"mode": model,
-                                                                                  "history": asked.history}
     ident, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
+
+    def options() -> dict:   # on the worker, with the answer: naming documents reads the store
+        return {"mode": model, "history": asked.history, **_filters(service.assistant, request)}
+
     if not request.stream:
-        answer = await service.workers.ask(service.assistant.ask, asked.question, **options)
+        answer = await service.workers.ask(lambda: service.assistant.ask(asked.question, **options()))
         return shapes.completion(answer, ident, created)
-    events = service.workers.stream(lambda: service.assistant.stream(asked.question, **options))
+    events = service.workers.stream(lambda: service.assistant.stream(asked.question, **options()))
     first = await anext(events)   # an error before the first event is an HTTP error, not a broken stream
     chunks = _sse(first, events, ident, created, service.assistant.mode_for(model))
     return StreamingResponse(chunks, media_type="text/event-stream",
