@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -40,7 +40,9 @@ class Prepared:
     chunks: list[Chunk]
     keys: list[str]  # passage_key of each chunk
     vectors: list[list[float]] | None = None
-    layout: Layout | None = None
+    ocr_pages: int = 0                                   # pages read by OCR, the seconds it took, and the
+    ocr_seconds: float = 0.0                             # pages it could not read ([page, reason]): kept for
+    unreadable_pages: list = field(default_factory=list)  # the report, not the whole layout
 
 
 def passage_key(source: str, text: str, occurrence: int) -> str:
@@ -76,7 +78,10 @@ def prepare(raw: RawDocument, settings: IngestSettings) -> Prepared:
                         pages=len(layout.page_starts) if layout else 0,
                         ocr_pages=page_ranges(layout.ocr_pages) if layout else "",
                         **{k: meta.get(k, "") for k in ("title", "date", "author", "url", "language")})
-    return Prepared(info, text, chunks, keys, layout=layout)
+    if layout is None:
+        return Prepared(info, text, chunks, keys)
+    return Prepared(info, text, chunks, keys, ocr_pages=len(layout.ocr_pages), ocr_seconds=layout.ocr_seconds,
+                    unreadable_pages=layout.unreadable_pages)
 
 
 def _cleaned(raw: RawDocument) -> tuple[str, Layout | None]:
@@ -235,12 +240,9 @@ def remove_document(store: Store, source: str, lexicon=None) -> None:
 
 def _count_ocr(prepared: Prepared, report: IngestReport) -> None:
     """The report's OCR figures: pages read, seconds, and the pages OCR could not read (named)."""
-    layout = prepared.layout
-    if layout is None:
-        return
-    report.ocr_pages += len(layout.ocr_pages)
-    report.ocr_seconds += layout.ocr_seconds
-    report.unreadable_pages += [(prepared.info.source, f"page {page}: {why}") for page, why in layout.unreadable_pages]
+    report.ocr_pages += prepared.ocr_pages
+    report.ocr_seconds += prepared.ocr_seconds
+    report.unreadable_pages += [(prepared.info.source, f"page {page}: {why}") for page, why in prepared.unreadable_pages]
 
 
 def _windows(todo: list[Prepared], size: int):
