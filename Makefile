@@ -10,17 +10,25 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run test bench browser clean
+.PHONY: install test-install run test bench browser clean
 
+# What running needs (make run, make install): the package and its runtime dependencies, nothing built from source.
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	# torch first and pinned: the CPU build on this machine; unpinned pulls a multi-GB CUDA build
 	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e .
+	touch $@
+
+# What only the tests (and rag bench's llama-index baseline) need: the `test` extra.
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 	$(PIP) install -q -e '.[test]'
 	touch $@
 
 install: $(VENV)/.installed
+
+test-install: $(VENV)/.installed-test
 
 run: install
 	$(RAG) ingest $(CORPUS)
@@ -31,10 +39,10 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || { echo "could not install chromium (need root and apt)"; exit 1; }; }
 
-test: install browser
+test: test-install browser
 	$(PY) -m pytest -q
 
-bench: install
+bench: test-install
 	$(RAG) bench
 
 clean:
