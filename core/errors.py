@@ -38,6 +38,15 @@ class SettingsError(RagError):
     """A setting (RAG_* variable or keyword) that is unknown or has a bad value; the message names it."""
 
 
+class BadSetting(RagError):
+    """A value a person typed in a form or sent in a request (a date filter...) that cannot be used; the message
+    names it and is shown as is; `field` names the field."""
+
+    def __init__(self, message: str, field: str = ""):
+        super().__init__(message)
+        self.field = field
+
+
 def user_message(error: BaseException) -> str:
     """The one line a person sees for an error: the project's own errors as they are; anything else
     (a bug of ours) by its class and message only, never a traceback.

@@ -97,6 +97,12 @@ class AnswerSettings(Group):
     max_answer_words: int = Field(60, description="Word cap of an offline answer")
     sentence_rerank: int = Field(0, description="Candidate sentences re-encoded for the offline answer "
                                                 "(slower, 0 = use passage similarity)")
+    reader: str = Field("auto", description="Who reads the best sentences for the offline answer's short answer: "
+                                            "auto (the local model when installed), off, or a registered reader")
+    reader_seconds: float = Field(20.0, gt=0, description="Time the reader may take; past it the extractive "
+                                                          "answer stands")
+    local_model: Optional[Path] = Field(None, description="A GGUF model file for the local answer mode (unset: "
+                                                          "the model `make model` installs in the user cache)")
 
 
 class LLMSettings(Group):

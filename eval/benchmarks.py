@@ -60,8 +60,10 @@ def _read(path: Path):
 
 
 # --- SQuAD 2.0
-def squad(folder: Path, limit: int | None, seed: int, root: Path) -> Bench:
-    data = _read(root / "squad-v2-dev-subset" / "dev-v2.0.json")["data"]
+def squad(folder: Path, limit: int | None, seed: int, root: Path, titles: set[str] | None = None) -> Bench:
+    """SQuAD 2.0's questions (of the articles `titles`, else all), each paragraph a document."""
+    data = [a for a in _read(root / "squad-v2-dev-subset" / "dev-v2.0.json")["data"]
+            if titles is None or a["title"] in titles]
     questions = [(article["title"], p, qa) for article in data for p, para in enumerate(article["paragraphs"])
                  for qa in para["qas"]]
     chosen = sample(questions, limit, seed)
@@ -72,6 +74,14 @@ def squad(folder: Path, limit: int | None, seed: int, root: Path) -> Bench:
                       [] if qa.get("is_impossible") else [f"{safe_name(t)}_{p:03d}.txt"],
                       "unanswerable" if qa.get("is_impossible") else "squad") for t, p, qa in chosen]
     return Bench(write_corpus(folder, files), items, squad_metrics)
+
+
+def squad_test(folder: Path, limit: int | None, seed: int, root: Path) -> Bench:
+    """SQuAD 2.0 on the test articles of the shipped answerer (`rag train` never fitted or chose anything on them)."""
+    from rag.answer.model import ARTEFACT
+
+    record = json.loads(ARTEFACT.read_text(encoding="utf-8"))["training"]
+    return squad(folder, limit, seed, root, set(record["articles"]["test"]))
 
 
 def squad_metrics(items: list[dict]) -> dict:
@@ -163,7 +173,7 @@ def multihop_metrics(items: list[dict]) -> dict:
     return {"multihop_yes_no_items": len(yes_no), "multihop_yes_no_accuracy": metrics.average(yes_no, "correct")}
 
 
-ADAPTERS = {"squad": squad, "hotpotqa": hotpotqa, "multihop": multihop}
+ADAPTERS = {"squad": squad, "squad-test": squad_test, "hotpotqa": hotpotqa, "multihop": multihop}
 
 
 def prepare(name: str, folder: Path, root: Path, limit: int | None = None, seed: int = 13) -> Bench:

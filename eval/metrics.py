@@ -162,8 +162,11 @@ def aggregate(items: list[dict]) -> dict:
     summary.update({f"answerable_{k}": average(answerable, k) for k in ITEM_SCORES})
     summary.update(refusal_scores(items))
     latencies = [i["latency_ms"] for i in items]
+    firsts = [i["first_text_ms"] for i in items if "first_text_ms" in i]
     summary.update({"latency_p50_ms": percentile(latencies, 50), "latency_p95_ms": percentile(latencies, 95),
                     "latency_max_ms": max(latencies, default=None)})
+    if firsts:
+        summary.update({"first_text_p50_ms": percentile(firsts, 50), "first_text_p95_ms": percentile(firsts, 95)})
     summary.update(llm_outcomes(items))
     if any(i.get("confidence") is not None for i in items):
         summary["tradeoff"] = tradeoff(items)

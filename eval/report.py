@@ -13,7 +13,7 @@ SUMMARY_KEYS = ["n", "accuracy", "answerable_correct", "answerable_short_correct
                 "answerable_mrr", "answerable_exact_match", "answerable_f1", "answerable_words",
                 "answerable_cited_precision", "answerable_citation_support", "answerable_quote_fidelity",
                 "refusal_precision", "refusal_recall", "false_refusal_rate", "conflict_flagged", "latency_p50_ms",
-                "latency_p95_ms", "latency_max_ms"]
+                "latency_p95_ms", "latency_max_ms", "first_text_p50_ms", "first_text_p95_ms"]
 
 
 GLOSSARY = {
@@ -38,6 +38,9 @@ GLOSSARY = {
     "latency_p50_ms": "median milliseconds to answer (after the warm-up)",
     "latency_p95_ms": "95th percentile milliseconds to answer",
     "latency_max_ms": "milliseconds of the slowest question",
+    "first_text_p50_ms": "median milliseconds until the first answer text is shown (the extractive answer, before "
+                         "a reader's answer replaces it)",
+    "first_text_p95_ms": "95th percentile milliseconds until the first answer text is shown",
     "llm_answers_kept": "LLM mode: share of questions answered by the LLM (its reply validated and kept)",
     "llm_not_asked": "LLM mode: share refused by the evidence gate without asking the LLM",
     "llm_fallbacks": "LLM mode: share given the offline answer because the LLM failed or its reply was withdrawn",

@@ -10,7 +10,7 @@ from eval import metrics
 from eval.gold import GoldItem
 from text.sentences import split_sentences
 from core.errors import RagError
-from core.records import Answer
+from core.records import Answer, Delta
 from rag.citations import markers
 
 
@@ -91,13 +91,16 @@ def document_texts(assistant) -> Callable[[str], str]:
     return text_of
 
 
-def ask(assistant, item: GoldItem) -> tuple[Answer, float]:
-    began = time.perf_counter()
-    if item.history:
-        answer = assistant.chat(item.question, item.history)
-    else:
-        answer = assistant.ask(item.question)
-    return answer, (time.perf_counter() - began) * 1000
+def ask(assistant, item: GoldItem) -> tuple[Answer, float, float]:
+    """The final answer to a gold item, the milliseconds it took, and those until its first text was shown
+    (the extractive answer streams at once; a reader's answer replaces it later)."""
+    began, first, answer = time.perf_counter(), None, None
+    for event in assistant.stream(item.question, history=item.history or None):
+        if isinstance(event, Delta) and first is None:
+            first = time.perf_counter()
+        answer = event
+    done = time.perf_counter()
+    return answer, (done - began) * 1000, ((first or done) - began) * 1000
 
 
 def run(gold_items: list[GoldItem], assistant, progress: Callable[[int, int, str], None] | None = None) -> EvalReport:
@@ -108,10 +111,11 @@ def run(gold_items: list[GoldItem], assistant, progress: Callable[[int, int, str
     scored = []
     for number, item in enumerate(gold_items, 1):
         try:
-            answer, latency = ask(assistant, item)
+            answer, latency, first = ask(assistant, item)
         except RagError as err:
-            answer, latency = Answer(str(err), [], True, item.question, item.question), 0.0
+            answer, latency, first = Answer(str(err), [], True, item.question, item.question), 0.0, 0.0
         scored.append(score_item(item, answer, latency, text_of, k, assistant.settings.answer.max_answer_words))
+        scored[-1]["first_text_ms"] = round(first, 1)
         if progress:
             progress(number, len(gold_items), item.id)
     return EvalReport(metrics.aggregate(scored), scored)

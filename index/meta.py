@@ -78,11 +78,14 @@ def find_language(text: str) -> str:
 
 
 def extract(raw: str, clean_text: str, hints: dict[str, str]) -> dict[str, str]:
-    """All metadata of a document; hints from the file format win over the text, except `fallback_date`
-    (a PDF's creation date), used only when the text states no date.
+    """All metadata of a document; hints from the file format win over the text. The date is one the
+    document states (its header's, or a format's own publication date): none when it states none, never
+    the day a file was made.
 
-    >>> extract("A line of text here.", "A line of text here.", {"fallback_date": "2022-04-29"})["date"]
-    '2022-04-29'
+    >>> extract("Report\\nBy Ann Lee, 3 May 2024\\nText.", "Text.", {})["date"]
+    '2024-05-03'
+    >>> extract("A line of text here.", "A line of text here.", {"title": "T"})["date"]
+    ''
     """
     found = {
         "title": find_title(clean_text),
@@ -91,7 +94,5 @@ def extract(raw: str, clean_text: str, hints: dict[str, str]) -> dict[str, str]:
         "url": find_url(raw),
         "language": find_language(clean_text),
     }
-    hinted = {k: (first_date(v) or v[:10]) if k == "date" else v for k, v in hints.items()
-              if v and k != "fallback_date"}
-    merged = {**found, **hinted}
-    return {**merged, "date": merged["date"] or hints.get("fallback_date", "")}
+    hinted = {k: (first_date(v) or v[:10]) if k == "date" else v for k, v in hints.items() if v}
+    return {**found, **hinted}

@@ -19,7 +19,7 @@ from index.embed import Embedder
 from index.lexicon import Lexicon
 from index.lock import generation, index_lock, no_writer
 from index.store import Store
-from rag.answer import ANSWERERS, Answerer, Tools, resolve
+from rag.answer import ANSWERERS, Answerer, Tools, ready, resolve
 from rag.rerank import make_reranker
 from rag.retrieve import Corpus, HybridRetriever
 from text.questions import clean_question
@@ -151,11 +151,11 @@ class Assistant:
 
     def available_modes(self) -> list[str]:
         """The registered answer modes this assistant can use now (a mode needing an LLM only with one)."""
-        return [m for m, cls in ANSWERERS.items() if self.llm_available or not cls.needs_llm]
+        return [m for m in ANSWERERS if ready(m, self.llm_available, self.settings.answer)]
 
     def mode_for(self, requested: str | None = None) -> str:
         """The answer mode a question asked with `requested` (None: the configured one) is answered in."""
-        return resolve(requested, self.settings.answer.mode, self.llm_available)
+        return resolve(requested, self.settings.answer.mode, self.llm_available, self.settings.answer)
 
     def answerer(self, mode: str) -> Answerer:
         """The answer mode's instance, built once."""

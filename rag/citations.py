@@ -1,5 +1,5 @@
 """Citation markers: the one grammar ("[1]", "[1, 3]", "[1][2]") and its parser; validate, renumber,
-flag unsupported sentences. The UI links markers with `groups` from here."""
+flag unsupported sentences. The UI links markers with `groups` from here. And what a quote keeps of a sentence."""
 from __future__ import annotations
 
 import re
@@ -9,6 +9,21 @@ from text.sentences import split_sentences
 GROUP_RE = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 LEADING_GROUPS_RE = re.compile(r"^(?:\s*\[\d+(?:\s*,\s*\d+)*\])+")
 AFTER_MARKER_RE = re.compile(r"(?<=\])\s+(?=[A-Z\"“(])")  # "A [1] B [2]": a marker also ends a sentence
+LIST_MARK_RE = re.compile(r"^\s*(?:\(?\d{1,3}[-.)–]|[-–•*▪])\s+")    # "3- ", "2. ", "1) ", "(4) ", "• "
+
+
+def quotable(text: str) -> tuple[int, int]:
+    """The offsets of what a quote of `text` keeps: without the number or bullet of a list item before it
+    and the colon of a heading after it (and the spaces around); all of it when nothing else would be left.
+
+    >>> s = "3- Azerbaijan opens its embassy on March 29, 2023:"
+    >>> s[slice(*quotable(s))], [t[slice(*quotable(t))] for t in ("2. Rollo led them.", "1) Results:", "2.5 m fled.")]
+    ('Azerbaijan opens its embassy on March 29, 2023', ['Rollo led them.', 'Results', '2.5 m fled.'])
+    """
+    mark = LIST_MARK_RE.match(text)
+    start = mark.end() if mark else len(text) - len(text.lstrip())
+    end = len(text.rstrip().removesuffix(":").rstrip())
+    return (start, end) if start < end else (0, len(text))
 
 
 def groups(text: str) -> list[tuple[int, int, list[int]]]:

@@ -1,15 +1,19 @@
-"""`rag serve`: one FastAPI app for programs and people. The only module that imports fastapi and uvicorn.
+"""`rag serve`: one FastAPI app for programs and people. The only module that imports fastapi (and fastapi-offline)
+and uvicorn.
 
     POST   /v1/chat/completions   OpenAI Chat Completions (streamed or not); `model` = an answer mode;
                                   extensions: request `documents`, `since`, `until`, `top_k`;
                                   response `sources`, `refused`, `notice` (see serve.openai_shapes)
+    POST   /v1/completions        the legacy Completions API: the `prompt` is the question; the same extensions
     GET    /v1/models             the answer modes
     POST   /v1/ask                the Python API's Answer as JSON (as `rag ask --json`)
     GET    /v1/documents          the indexed documents with their metadata
     POST   /v1/documents          multipart upload (field `files`), the UI's size cap and type checks, a result a file
     DELETE /v1/documents/{source} remove a document by file name or path
-    GET    /health                open to all; /docs is the OpenAPI page
-    /                             the chat UI (ui.app), with its own login
+    GET    /health                open to all
+    /docs                         the OpenAPI page, its scripts served from here (fastapi-offline): no CDN
+    /                             the chat UI (ui.app, imported only then), with its own login; without the UI,
+                                  a redirect to /docs
 
 Questions and uploads run on `serve.workers` (the event loop never waits for them). With RAG_API_KEY set,
 every route but /health needs `Authorization: Bearer <key>` (serve.access). Errors have OpenAI's shape and
@@ -29,19 +33,23 @@ from typing import AsyncIterator
 
 from fastapi import FastAPI, File, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
 
-from core.errors import BadDocument, BadQuestion, RagError, SettingsError, UnsupportedFile, unexpected, user_message
+from core.errors import (BadDocument, BadQuestion, BadSetting, RagError, SettingsError, UnsupportedFile, unexpected,
+                         user_message)
 from core.records import Answer, Delta
 from core.settings import LOOPBACK, Settings
+from rag.startup import ready
 from serve import access, openai_shapes as shapes
-from serve.schema import AskRequest, ChatRequest, Filters
+from serve.schema import AskRequest, ChatRequest, Completing, CompletionRequest, Filters
 from serve.workers import Workers, pool_size
 from ui import forms, uploads
 
 log = logging.getLogger("serve")
-CLIENT_ERRORS = (BadQuestion, SettingsError, forms.BadSetting, UnsupportedFile, BadDocument)
+CLIENT_ERRORS = (BadQuestion, SettingsError, BadSetting, UnsupportedFile, BadDocument)
+DOCS_ASSETS = "/docs/assets"   # Swagger UI's script and CSS, from the fastapi-offline package (no CDN)
 
 
 class Failure(Exception):
@@ -75,15 +83,18 @@ def create_app(assistant, settings: Settings, ui: bool = True) -> FastAPI:
         yield
         service.workers.close()
 
-    app = FastAPI(title="docqa", version="1", lifespan=lifespan, description=__doc__.split("\n\n")[0])
+    app = FastAPIOffline(title="docqa", version="1", lifespan=lifespan, description=__doc__.split("\n\n")[0],
+                         static_url=DOCS_ASSETS, redoc_url=None)   # ReDoc would fetch its logo from a CDN
     _errors(app)
     _question_routes(app, service)
     _document_routes(app, service)
     _guard(app, settings)
     if ui:
-        from ui.app import mount
+        from ui.app import mount   # gradio: loaded only when the UI is served
 
         mount(app, assistant, settings)
+    else:
+        app.add_api_route("/", lambda: RedirectResponse("/docs"), include_in_schema=False)
     return app
 
 
@@ -117,7 +128,7 @@ def failure_of(error: BaseException, path: str = "") -> Failure:
     if isinstance(error, Failure):
         return error
     if isinstance(error, CLIENT_ERRORS):
-        param = ("messages" if "chat" in path else "question") if isinstance(error, BadQuestion) else None
+        param = shapes.question_field(path) if isinstance(error, BadQuestion) else None
         return Failure(400, user_message(error), param=param)
     if isinstance(error, RagError):
         return Failure(500, user_message(error), kind="server_error")
@@ -166,9 +177,15 @@ def _question_routes(app: FastAPI, service: Service) -> None:
     async def list_models():
         return shapes.models(_models(service.assistant))
 
-    @app.post("/v1/chat/completions", tags=["openai"])
+    @app.post(shapes.CHAT.route, tags=["openai"])
     async def chat_completions(request: ChatRequest):
-        return await _complete(service, request)
+        return await _complete(service, request, shapes.conversation(request.messages), shapes.CHAT)
+
+    @app.post(shapes.TEXT.route, tags=["openai"])
+    async def completions(request: CompletionRequest):
+        """The legacy Completions API (llama-index's `OpenAILike` with default settings calls it): the prompt is
+        asked as a question; the response has the same `sources`, `refused` and `notice` as a chat completion."""
+        return await _complete(service, request, shapes.prompted(request.prompt), shapes.TEXT)
 
     @app.post("/v1/ask", tags=["documents"])
     async def ask(request: AskRequest):
@@ -196,7 +213,7 @@ def _filters(assistant, request: Filters) -> dict:
     naming documents reads the store."""
     try:
         since, until = forms.date_range(request.since, request.until, ("since", "until"))
-    except forms.BadSetting as error:
+    except BadSetting as error:
         raise Failure(400, str(error), param=error.field) from None
     return {"sources": _documents(assistant, request.documents), "since": since, "until": until,
             "top_k": request.top_k}
@@ -214,40 +231,51 @@ def _documents(assistant, names: list[str] | None) -> list[str] | None:
     return [source for _, source in found]
 
 
-async def _complete(service: Service, request: ChatRequest):
-    asked = shapes.conversation(request.messages)
+@dataclass(frozen=True)
+class Reply:
+    """A response being streamed: its id, time, answer mode, and which of the two APIs it speaks."""
+
+    ident: str
+    created: int
+    mode: str
+    dialect: shapes.Dialect
+
+
+async def _complete(service: Service, request: Completing, asked: shapes.Conversation, dialect: shapes.Dialect):
+    """Answer a chat or legacy completion request, whole or as server-sent events."""
     model = _mode(service.assistant, request.model)
-    ident, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
+    ident, created = f"{dialect.prefix}{uuid.uuid4().hex[:24]}", int(time.time())
 
     def options() -> dict:   # on the worker, with the answer: naming documents reads the store
         return {"mode": model, "history": asked.history, **_filters(service.assistant, request)}
 
     if not request.stream:
         answer = await service.workers.ask(lambda: service.assistant.ask(asked.question, **options()))
-        return shapes.completion(answer, ident, created)
+        return shapes.completion(answer, ident, created, dialect)
     events = service.workers.stream(lambda: service.assistant.stream(asked.question, **options()))
     first = await anext(events)   # an error before the first event is an HTTP error, not a broken stream
-    chunks = _sse(first, events, ident, created, service.assistant.mode_for(model))
+    chunks = _sse(first, events, Reply(ident, created, service.assistant.mode_for(model), dialect))
     return StreamingResponse(chunks, media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
-async def _sse(first, rest: AsyncIterator, ident: str, created: int, mode: str) -> AsyncIterator[str]:
-    """The answer as completion chunks: the role, a chunk a Delta, the final chunk with the sources, [DONE]."""
-    yield shapes.event(shapes.chunk(ident, created, mode, {"role": "assistant", "content": ""}))
+async def _sse(first, rest: AsyncIterator, reply: Reply) -> AsyncIterator[str]:
+    """The answer as completion chunks: (chat) the role, a chunk a Delta, the final chunk with the sources, [DONE]."""
+    for opening in shapes.opening(reply.ident, reply.created, reply.mode, reply.dialect):
+        yield shapes.event(opening)
     try:
-        yield _piece(first, ident, created, mode)
+        yield _piece(first, reply)
         async for item in rest:
-            yield _piece(item, ident, created, mode)
+            yield _piece(item, reply)
     except Exception as error:  # noqa: BLE001 - the status line is sent: the error travels as an event
-        yield shapes.event(failure_of(error, "chat").body)
+        yield shapes.event(failure_of(error, reply.dialect.route).body)
     yield shapes.event("[DONE]")
 
 
-def _piece(item: Delta | Answer, ident: str, created: int, mode: str) -> str:
+def _piece(item: Delta | Answer, reply: Reply) -> str:
     if isinstance(item, Delta):
-        return shapes.event(shapes.chunk(ident, created, mode, {"content": item.text}))
-    return shapes.event(shapes.final_chunk(item, ident, created))
+        return shapes.event(shapes.chunk(reply.ident, reply.created, reply.mode, item.text, dialect=reply.dialect))
+    return shapes.event(shapes.final_chunk(item, reply.ident, reply.created, reply.dialect))
 
 
 # --- documents
@@ -279,7 +307,7 @@ def _receive(service: Service, files: list[UploadFile]) -> list[uploads.Outcome]
         paths = [_save(upload, Path(folder) / str(n)) for n, upload in enumerate(files)]
         accepted = uploads.store(paths, service.uploads, service.settings.ui.upload_mb,
                                  service.assistant.supported_types())
-        report = service.assistant.ingest(list(accepted.stored)) if accepted.stored else None
+        report = uploads.indexed(accepted, service.assistant.ingest)   # a failed upload leaves no file
     return uploads.outcomes(report, accepted.refused, accepted.stored)
 
 
@@ -303,17 +331,16 @@ def _remove(service: Service, source: str) -> str:
 
 # --- the server
 
-def run(settings: Settings, assistant=None) -> None:
-    """Serve on settings.api.host:port until interrupted (the UI at /, the API under /v1)."""
+def run(settings: Settings, assistant=None, ui: bool = True) -> None:
+    """Serve on settings.api.host:port until interrupted: the API under /v1, and the UI at / unless `ui` is False
+    (then gradio is never imported)."""
     import uvicorn
-
-    from ui.app import ready
 
     keyed = bool(settings.api.key.get_secret_value())
     exposed = settings.api.host not in LOOPBACK and not keyed
     warning = f"the API on {settings.api.host} is reachable from the network without a key; set RAG_API_KEY"
-    assistant, warm = ready(settings, assistant, warning if exposed else "")
+    assistant, warm = ready(settings, assistant, warning if exposed else "", ui=ui)
     host, port = settings.api.host, settings.api.port
-    print(f"docqa serving http://{host}:{port}/ (API under /v1, OpenAPI page /docs, UI at /; ready after "
-          f"{warm:.1f} s{'; API key on' if keyed else ''}; Ctrl+C to stop)", flush=True)
-    uvicorn.run(create_app(assistant, settings), host=host, port=port, log_level="info")
+    print(f"docqa serving http://{host}:{port}/ (API under /v1, OpenAPI page /docs{', UI at /' if ui else ''}; "
+          f"ready after {warm:.1f} s{'; API key on' if keyed else ''}; Ctrl+C to stop)", flush=True)
+    uvicorn.run(create_app(assistant, settings, ui=ui), host=host, port=port, log_level="info")

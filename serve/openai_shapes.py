@@ -1,4 +1,6 @@
-"""The OpenAI Chat Completions shapes, as plain dicts: requests read, responses, stream chunks, errors.
+"""The OpenAI Chat Completions shapes, and those of the legacy Completions API, as plain dicts: requests read,
+responses, stream chunks, errors. The two APIs differ only in names and in where a choice holds its text
+(`Dialect`); the rest is shared.
 
 Pure (no web framework, no I/O). The answer's text keeps its [n] markers; the citations travel in the
 extension field `sources` (on the response and on the final stream chunk), with `refused` and `notice`:
@@ -23,6 +25,45 @@ from core.errors import BadQuestion
 from core.records import Answer, Citation, Message
 
 OWNER = "docqa"
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """One of the two OpenAI completion APIs: Chat Completions (`messages` in, a `message` or `delta` out) or the
+    legacy Completions (`prompt` in, `text` out)."""
+
+    route: str      # OpenAI's path for it
+    asks: str       # the request field that holds the question
+    prefix: str     # of a response id
+    whole: str      # `object` of a finished response
+    part: str       # `object` of a stream chunk
+    chat: bool
+
+    def choice(self, text: str, finish: str | None, streamed: bool, opening: bool = False) -> dict[str, Any]:
+        """The one choice of a response or a chunk; `opening`: the chat stream's first chunk, naming the role.
+
+        >>> CHAT.choice("Two", "stop", streamed=False)["message"], CHAT.choice("Two", None, streamed=True)["delta"]
+        ({'role': 'assistant', 'content': 'Two'}, {'content': 'Two'})
+        >>> TEXT.choice("Two", None, streamed=True)
+        {'index': 0, 'text': 'Two', 'logprobs': None, 'finish_reason': None}
+        """
+        if not self.chat:
+            return {"index": 0, "text": text, "logprobs": None, "finish_reason": finish}
+        said = {"role": "assistant", "content": text} if opening or not streamed else {"content": text} if text else {}
+        return {"index": 0, ("delta" if streamed else "message"): said, "finish_reason": finish}
+
+
+CHAT = Dialect("/v1/chat/completions", "messages", "chatcmpl-", "chat.completion", "chat.completion.chunk", chat=True)
+TEXT = Dialect("/v1/completions", "prompt", "cmpl-", "text_completion", "text_completion", chat=False)
+
+
+def question_field(path: str) -> str:
+    """The request field a question came in, by the route it was sent to.
+
+    >>> question_field("/v1/completions"), question_field("/v1/chat/completions"), question_field("/v1/ask")
+    ('prompt', 'messages', 'question')
+    """
+    return next((d.asks for d in (CHAT, TEXT) if d.route == path), "question")
 
 
 @dataclass(frozen=True)
@@ -69,6 +110,23 @@ def conversation(messages: list[dict]) -> Conversation:
     return Conversation(text_of(last.get("content")), history)
 
 
+def prompted(prompt: Any) -> Conversation:
+    """The question of a legacy completion request: its `prompt`, a string or a list of one string.
+
+    >>> prompted("Who?").question, prompted(["Who?"]).question
+    ('Who?', 'Who?')
+    >>> prompted(["Who?", "When?"])
+    Traceback (most recent call last):
+    core.errors.BadQuestion: prompt must be one question: a string or a list of one string, not a list of 2
+    """
+    if isinstance(prompt, list) and len(prompt) == 1:
+        prompt = prompt[0]
+    if isinstance(prompt, str):
+        return Conversation(prompt)
+    got = f"a list of {len(prompt)}" if isinstance(prompt, list) else type(prompt).__name__
+    raise BadQuestion(f"prompt must be one question: a string or a list of one string, not {got}")
+
+
 def source(n: int, citation: Citation) -> dict[str, Any]:
     """One entry of the `sources` extension.
 
@@ -93,18 +151,20 @@ def extension(answer: Answer) -> dict[str, Any]:
             "notice": answer.notice}
 
 
-def completion(answer: Answer, ident: str, created: int) -> dict[str, Any]:
-    """A `chat.completion` object for a finished answer (`model` is the answer mode used).
+def completion(answer: Answer, ident: str, created: int, dialect: Dialect = CHAT) -> dict[str, Any]:
+    """A finished answer as a `chat.completion` (or a `text_completion`); `model` is the answer mode used.
 
     >>> a = Answer("Two [1].", [Citation("/d/a.txt", "T", "Two.", 15, 19, 0.7)], False, "q", "q")
     >>> c = completion(a, "chatcmpl-1", 0)
     >>> c["object"], c["model"], c["choices"][0]["message"]["content"], c["sources"][0]["quote"]
     ('chat.completion', 'offline', 'Two [1].', 'Two.')
+    >>> t = completion(a, "cmpl-1", 0, TEXT)
+    >>> t["object"], t["choices"][0]["text"], t["choices"][0]["finish_reason"], t["refused"]
+    ('text_completion', 'Two [1].', 'stop', False)
     """
-    message = {"role": "assistant", "content": answer.text}
-    return {"id": ident, "object": "chat.completion", "created": created, "model": answer.mode,
-            "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-            "usage": usage(answer), **extension(answer)}
+    return {"id": ident, "object": dialect.whole, "created": created, "model": answer.mode,
+            "choices": [dialect.choice(answer.text, "stop", streamed=False)], "usage": usage(answer),
+            **extension(answer)}
 
 
 def usage(answer: Answer) -> dict[str, int]:
@@ -117,18 +177,29 @@ def usage(answer: Answer) -> dict[str, int]:
     return {"prompt_tokens": asked, "completion_tokens": said, "total_tokens": asked + said}
 
 
-def chunk(ident: str, created: int, model: str, delta: dict[str, Any], finish: str | None = None,
-          **extra: Any) -> dict[str, Any]:
-    """A `chat.completion.chunk` object.
+def chunk(ident: str, created: int, model: str, content: str = "", finish: str | None = None, dialect: Dialect = CHAT,
+          opening: bool = False, **extra: Any) -> dict[str, Any]:
+    """A `chat.completion.chunk` (or a streamed `text_completion`) carrying the text `content`.
 
-    >>> chunk("c1", 0, "offline", {"content": "Two "})["choices"][0]
+    >>> chunk("c1", 0, "offline", "Two ")["choices"][0]
     {'index': 0, 'delta': {'content': 'Two '}, 'finish_reason': None}
+    >>> chunk("c1", 0, "offline", "Two ", dialect=TEXT)["object"]
+    'text_completion'
     """
-    return {"id": ident, "object": "chat.completion.chunk", "created": created, "model": model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+    return {"id": ident, "object": dialect.part, "created": created, "model": model,
+            "choices": [dialect.choice(content, finish, streamed=True, opening=opening)], **extra}
 
 
-def final_chunk(answer: Answer, ident: str, created: int) -> dict[str, Any]:
+def opening(ident: str, created: int, model: str, dialect: Dialect) -> list[dict[str, Any]]:
+    """The chunks a stream starts with before any text: the chat stream names the role; the legacy one has none.
+
+    >>> [c["choices"][0]["delta"] for c in opening("c1", 0, "offline", CHAT)], opening("c1", 0, "offline", TEXT)
+    ([{'role': 'assistant', 'content': ''}], [])
+    """
+    return [chunk(ident, created, model, dialect=dialect, opening=True)] if dialect.chat else []
+
+
+def final_chunk(answer: Answer, ident: str, created: int, dialect: Dialect = CHAT) -> dict[str, Any]:
     """The last chunk of a stream: no new text, `finish_reason` stop, the sources extension, and `text`: the
     whole answer, which replaces the streamed text where they differ (an LLM reply whose invalid markers were
     removed, or the offline answer after the LLM failed mid-reply).
@@ -138,7 +209,7 @@ def final_chunk(answer: Answer, ident: str, created: int) -> dict[str, Any]:
     >>> f["choices"][0]["finish_reason"], f["sources"][0]["name"], f["refused"], f["text"]
     ('stop', 'a.txt', False, 'Two [1].')
     """
-    return chunk(ident, created, answer.mode, {}, "stop", **extension(answer), text=answer.text)
+    return chunk(ident, created, answer.mode, "", "stop", dialect, **extension(answer), text=answer.text)
 
 
 def event(payload: dict[str, Any] | str) -> str:

@@ -14,6 +14,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 for var in ("OPENAI_API_KEY", "RAG_LLM_BASE_URL", "RAG_CHROMA_HOST", "RAG_MODE"):
     os.environ.pop(var, None)
+# The extractive answerer's tests pin it without the local model's reader (`make model` installs one, and each read
+# takes seconds); the reader's own tests turn it on (tests/test_reader.py).
+os.environ["RAG_READER"] = "off"
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = (find_shared() / "corpus").resolve()

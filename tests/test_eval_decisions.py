@@ -20,7 +20,7 @@ from conftest import REPO
 SAMPLE_GOLD = REPO / "eval" / "gold" / "sample.jsonl"
 POLLUTION = ("SOCAR paid $1.2 billion for its stake in the Tamar gas field, the company said on Monday. "
              "The name of the Jewish community member who was targeted is David Levi.\n")
-VARYING = {"latency_p50_ms", "latency_p95_ms", "latency_max_ms"}
+VARYING = {"latency_p50_ms", "latency_p95_ms", "latency_max_ms", "first_text_p50_ms", "first_text_p95_ms"}
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,8 @@ OWNERS = {"chromadb": {"index/store.py"}, "torch": {"index/embed.py"}, "sentence
           "gradio": {"ui/app.py"}, "openai": {"rag/answer/llm.py"}, "llama_index.llms": {"rag/answer/llm.py"},
           "sqlite3": {"index/lexicon.py"}, "llama_index.core.retrievers": {"rag/retrieve/llama.py"},
           "pypdfium2": {"index/readers/pdf.py"}, "rapidocr": {"index/ocr.py"},
-          "fastapi": {"serve/api.py"}, "uvicorn": {"serve/api.py"}, "starlette": {"serve/api.py"}}
+          "fastapi": {"serve/api.py"}, "uvicorn": {"serve/api.py"}, "starlette": {"serve/api.py"},
+          "xllamacpp": {"rag/local/llama.py"}}
 EXEMPT_FROM_OWNERS = {"eval/bench.py"}
 
 

@@ -1,14 +1,17 @@
 """`rag serve` over real HTTP: the real `openai` client against the served app on a free loopback port.
 
 Plain and streamed completions cite the right file; a follow-up uses the conversation; a refusal is marked;
-models are the answer modes; the key guards every route but /health; upload -> ask -> delete through
-/v1/documents, with questions answered while the upload is indexing; 20 completions at once; an LLM-mode
-server relays the LLM's answer with its citations validated; the UI and the OpenAPI page in the same app.
+models are the answer modes; the legacy /v1/completions answers the `openai` client and llama-index's `OpenAILike`
+with default settings; the key guards every route but /health; upload -> ask -> delete through /v1/documents,
+with questions answered while the upload is indexing; 20 completions at once; an LLM-mode server relays the
+LLM's answer with its citations validated; the UI and the OpenAPI page in the same app, the page naming no
+outside host; `rag serve --no-ui` without gradio.
 """
 from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +21,7 @@ import httpx
 import openai
 import pytest
 import uvicorn
+from llama_index.llms.openai_like import OpenAILike
 
 from conftest import free_port
 from fake_openai import FakeOpenAI
@@ -145,8 +149,70 @@ def test_ui_and_openapi_page_are_served_by_the_same_app(served):
     page = httpx.get(served + "/", timeout=30)
     assert page.status_code == 200 and "docqa: ask your documents" in page.text
     schema = httpx.get(served + "/openapi.json", timeout=30).json()
-    assert {"/v1/chat/completions", "/v1/models", "/v1/documents", "/v1/ask", "/health"} <= set(schema["paths"])
+    assert {"/v1/chat/completions", "/v1/completions", "/v1/models", "/v1/documents", "/v1/ask",
+            "/health"} <= set(schema["paths"])
     assert httpx.get(served + "/docs", timeout=30).status_code == 200
+
+
+def test_the_openapi_page_works_offline(served):
+    """/docs names no outside host (Swagger UI's script and CSS come from the app), and what it names is there."""
+    page = httpx.get(served + "/docs", timeout=30)
+    hosts = set(re.findall(r"(?:https?:)?//([^/\s'\"<>]+)", page.text))
+    assert page.status_code == 200 and hosts <= {served.split("//")[1]}, hosts
+    assets = re.findall(r"<(?:script|link)\b[^>]*\b(?:src|href)=[\"']([^\"']+)", page.text)
+    assert any(a.endswith("swagger-ui-bundle.js") for a in assets) and any(a.endswith(".css") for a in assets)
+    for asset in assets:
+        answer = httpx.get(served + asset if asset.startswith("/") else asset, timeout=30)
+        assert answer.status_code == 200 and len(answer.content) > 100, asset
+    assert "SwaggerUIBundle" in httpx.get(served + next(a for a in assets if a.endswith(".js")), timeout=30).text
+    assert httpx.get(served + "/redoc", timeout=30).status_code != 200   # ReDoc would load its logo from a CDN
+
+
+# --- the legacy Completions API
+
+def test_legacy_completion_answers_the_prompt_with_its_sources(api, sample):
+    reply = api.completions.create(model="offline", prompt=QUESTION)
+    text, extra = reply.choices[0].text, reply.model_extra
+    assert reply.object == "text_completion" and reply.model == "offline" and reply.id.startswith("cmpl-")
+    assert FACT in text and "[1]" in text and reply.choices[0].finish_reason == "stop"
+    assert reply.usage.completion_tokens == len(text.split())
+    assert extra["refused"] is False and names(extra["sources"]) & set(JPOST) and extra["notice"] == ""
+    assert quotes_are_verbatim(sample, extra["sources"])
+    assert api.completions.create(model="auto", prompt=[QUESTION]).choices[0].text == text
+    refused = api.completions.create(model="offline", prompt="What is the population of Canada?")
+    assert refused.model_extra["refused"] is True and refused.model_extra["sources"] == []
+
+
+def test_streamed_legacy_completion_ends_with_the_sources(api, sample):
+    question, fact, files = ANSWERABLE[5]
+    chunks = list(api.completions.create(model="offline", prompt=question, stream=True))
+    text, final = "".join(c.choices[0].text for c in chunks), chunks[-1].model_extra
+    assert len(chunks) > 3 and all(c.object == "text_completion" for c in chunks)
+    assert chunks[-1].choices[0].finish_reason == "stop" and fact in text and text == final["text"]
+    assert names(final["sources"]) & set(files) == set(ANALYSIS) and quotes_are_verbatim(sample, final["sources"])
+
+
+def test_legacy_completion_errors_name_the_value(api):
+    with pytest.raises(openai.BadRequestError) as raised:
+        api.completions.create(model="offline", prompt=["Who?", "When?"])
+    assert raised.value.body["param"] == "prompt" and "a list of 2" in raised.value.body["message"]
+    with pytest.raises(openai.NotFoundError) as raised:
+        api.completions.create(model="gpt-3.5-turbo-instruct", prompt=QUESTION)
+    assert raised.value.body["code"] == "model_not_found" and "'gpt-3.5-turbo-instruct'" in raised.value.body["message"]
+    with pytest.raises(openai.BadRequestError) as raised:
+        api.completions.create(model="offline", prompt=QUESTION, extra_body={"until": "May"})
+    assert raised.value.body["param"] == "until" and "'May'" in raised.value.body["message"]
+
+
+def test_llama_index_openai_like_with_default_settings(served):
+    """OpenAILike's defaults call /v1/completions; with is_chat_model=True, /v1/chat/completions."""
+    for chat in (False, True):
+        llm = OpenAILike(api_base=served + "/v1", api_key="unused", model="offline", is_chat_model=chat)
+        reply = llm.complete(QUESTION)
+        assert FACT in reply.text and "[1]" in reply.text, chat
+        assert names(reply.raw.model_extra["sources"]) & set(JPOST), chat
+    streamed = list(OpenAILike(api_base=served + "/v1", api_key="unused", model="offline").stream_complete(QUESTION))
+    assert FACT in streamed[-1].text
 
 
 def test_twenty_completions_at_once(api, sample):
@@ -173,6 +239,8 @@ def test_with_a_key_every_route_but_health_needs_it(sample, caplog):
         for path in ("/v1/models", "/v1/documents", "/docs", "/openapi.json", "/"):
             refused = httpx.get(url + path)
             assert refused.status_code == 401 and refused.json()["error"]["code"] == "invalid_api_key", path
+        refused = httpx.post(url + "/v1/completions", json={"model": "offline", "prompt": QUESTION})
+        assert refused.status_code == 401 and refused.json()["error"]["code"] == "invalid_api_key"
         wrong = httpx.get(url + "/v1/models", headers={"Authorization": "Bearer k-wrong"})
         assert wrong.status_code == 401 and "k-wrong" not in wrong.text
         with pytest.raises(openai.AuthenticationError):
@@ -180,6 +248,7 @@ def test_with_a_key_every_route_but_health_needs_it(sample, caplog):
         reply = client(url, KEY).chat.completions.create(model="offline",
                                                          messages=[{"role": "user", "content": QUESTION}])
         assert FACT in reply.choices[0].message.content
+        assert FACT in client(url, KEY).completions.create(model="offline", prompt=QUESTION).choices[0].text
     assert caplog.records and KEY not in caplog.text
 
 
@@ -259,7 +328,8 @@ def llm_served(sample, monkeypatch):
 
 def test_llm_answer_is_relayed_with_validated_citations(llm_served):
     api, fake, assistant = llm_served
-    assert [m.id for m in api.models.list()] == ["auto", "offline", "llm"]
+    local = ["local"] if "local" in assistant.available_modes() else []     # with the model `make model` installs
+    assert [m.id for m in api.models.list()] == ["auto", "offline", "llm", *local]
     fake.script = ["cite9"]                               # the reply also cites a passage that does not exist
     reply = api.chat.completions.create(model="llm", messages=[{"role": "user", "content": QUESTION}])
     text, extra = reply.choices[0].message.content, reply.model_extra
@@ -299,22 +369,31 @@ def test_errors_have_the_openai_shape_and_no_traceback(sample, caplog):
             body = raised.value.body
             assert body["type"] == "server_error" and "KeyError" in body["message"], body
             assert "Traceback" not in raised.value.response.text
+            with pytest.raises(openai.InternalServerError) as raised:
+                client(url).completions.create(model="offline", stream=stream, prompt=QUESTION)
+            assert "KeyError" in raised.value.body["message"]
         empty = httpx.post(url + "/v1/chat/completions", json={"model": "offline", "messages": []})
         assert empty.status_code == 400 and empty.json()["error"]["param"] == "messages"
+        tokens = httpx.post(url + "/v1/completions", json={"model": "offline", "prompt": [[1, 2]]})
+        assert tokens.status_code == 400 and tokens.json()["error"]["param"] == "prompt"
     assert "Traceback" in caplog.text or any(r.exc_info for r in caplog.records)   # the details are in the log
+
+
+def serve_env() -> dict:
+    import os
+
+    return {k: v for k, v in os.environ.items() if not k.startswith("RAG_")} | {"HF_HUB_OFFLINE": "1"}
 
 
 def test_the_rag_serve_command_serves_the_index(sample, tmp_path):
     """The command a user runs, as its own process: health, then a cited completion over the sample index."""
-    import os
     import subprocess
     import sys
 
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")} | {"HF_HUB_OFFLINE": "1"}
     rag = Path(sys.executable).with_name("rag")
     proc = subprocess.Popen([str(rag), "serve", "--port", str(port), "--index-dir", str(sample.settings.store.index_dir)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            env=serve_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -328,6 +407,51 @@ def test_the_rag_serve_command_serves_the_index(sample, tmp_path):
         reply = client(url).chat.completions.create(model="offline", messages=[{"role": "user", "content": QUESTION}])
         assert FACT in reply.choices[0].message.content
         assert names(reply.model_extra["sources"]) & set(JPOST)
+        assert "docqa: ask your documents" in httpx.get(url + "/", timeout=30).text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+# `rag serve --no-ui ...` in a process of its own (the command's own code, as the `rag` script runs it), which
+# says whether gradio is loaded once it answers /health.
+NO_UI = """
+import sys, threading, time, httpx
+from cli import app
+
+def probe(url):
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/health", timeout=1).status_code == 200:
+                print("gradio loaded:", "gradio" in sys.modules, flush=True)
+                return
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    print("no /health within 120 s", flush=True)
+
+threading.Thread(target=probe, args=(sys.argv[1],), daemon=True).start()
+app(["serve", "--no-ui", *sys.argv[2:]], prog_name="rag")
+"""
+
+
+def test_rag_serve_no_ui_serves_the_api_without_gradio(sample):
+    import subprocess
+    import sys
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([sys.executable, "-c", NO_UI, url, "--port", str(port), "--index-dir",
+                             str(sample.settings.store.index_dir)], env=serve_env(), cwd=Path(__file__).parent.parent,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        said = next((line.strip() for line in iter(proc.stdout.readline, "")   # "" when the process ended
+                     if line.startswith(("gradio loaded:", "no /health"))), "the process ended")
+        assert said == "gradio loaded: False", (said, proc.stderr.read()[-2000:] if proc.poll() is not None else "")
+        reply = client(url).completions.create(model="offline", prompt=QUESTION)
+        assert FACT in reply.choices[0].text and names(reply.model_extra["sources"]) & set(JPOST)
+        root = httpx.get(url + "/", timeout=30)
+        assert root.status_code == 307 and root.headers["location"] == "/docs"   # no UI: the API's page
     finally:
         proc.terminate()
         proc.wait(timeout=30)

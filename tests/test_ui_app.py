@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -117,8 +118,8 @@ def test_upload_index_ask_remove(tmp_path, embedder):
     summary, table, remove_choice, _, _, cleared = handlers.upload(
         [str(p) for p in sorted(inbox.iterdir())], [])
     assert "zorblat notes.txt</b>: indexed" in summary
-    assert "tool.exe</b>: refused: unsupported file type" in summary
-    assert "huge.txt</b>: refused: file is 0.0 MB, over the 0.01 MB upload limit" in summary
+    assert "tool.exe</b>: not added: unsupported file type" in summary
+    assert "huge.txt</b>: not added: file is 0.0 MB, over the 0.01 MB upload limit" in summary
     assert "zorblat notes.txt" in table and cleared is None
     stored = uploads.uploads_dir(settings.store.index_dir) / "zorblat notes.txt"
     assert stored.is_file() and [d.source for d in assistant.documents()] == [str(stored)]
@@ -134,6 +135,59 @@ def test_upload_index_ask_remove(tmp_path, embedder):
     assert not stored.exists() and assistant.documents() == []
     _, chat, sources, _ = run_ask(handlers, "Where is the Zorblat festival held?")
     assert "Quenby" not in chat[-1]["content"] and "zorblat" not in (sources or "")
+
+
+def _upload(handlers, folder: Path, files: dict[str, bytes]) -> str:
+    """Upload `files` (name -> content) through the handler; the summary it shows."""
+    folder.mkdir(exist_ok=True)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    return handlers.upload([str(folder / name) for name in files], [])[0]
+
+
+def test_a_refused_or_failed_upload_leaves_no_file_and_keeps_the_stored_copy(tmp_path, embedder):
+    from rag.assistant import Assistant
+
+    settings = Settings(index_dir=tmp_path / "index")
+    assistant = Assistant(settings=settings, embedder=embedder)
+    handlers = Handlers(assistant, settings)
+    folder = uploads.uploads_dir(settings.store.index_dir)
+    good = f"Festival notes.\n\n{FACT}\n".encode()
+    summary = _upload(handlers, tmp_path / "first", {"notes.txt": good, "empty.txt": b"", "blank.md": b" \n\n ",
+                                                       "tool.exe": b"MZ", "broken.pdf": b"%PDF-1.4 not a PDF"})
+    assert "notes.txt</b>: indexed" in summary
+    assert "empty.txt</b>: not added: empty file: nothing to index" in summary
+    assert "blank.md</b>: not added: empty file: nothing to index" in summary
+    assert "tool.exe</b>: not added: unsupported file type &#39;.exe&#39;; supported: .docx" in summary
+    assert "broken.pdf</b>: not indexed: corrupt or unreadable PDF" in summary and "</b>: failed" not in summary
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
+
+    summary = _upload(handlers, tmp_path / "second", {"notes.txt": b"\x00\xff" * 50})   # a re-upload that fails
+    assert "notes.txt</b>: not indexed" in summary
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"] and (folder / "notes.txt").read_bytes() == good
+    _, chat, _, _ = run_ask(handlers, "Where is the Zorblat festival held?")
+    assert "Quenby" in chat[-1]["content"]                          # the stored copy still answers
+
+    summary = _upload(handlers, tmp_path / "third", {"notes.txt": good + b"Lanterns are lit at dusk.\n"})
+    assert "notes.txt</b>: updated" in summary and (folder / "notes.txt").read_bytes().endswith(b"dusk.\n")
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]   # nothing set aside is left behind
+
+
+def test_a_pdf_shows_the_date_it_states_not_the_day_it_was_made(tmp_path, embedder):
+    from pdfs import STEAM, write_text_pdf
+    from rag.assistant import Assistant
+
+    settings = Settings(index_dir=tmp_path / "index")
+    handlers = Handlers(Assistant(settings=settings, embedder=embedder), settings)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write_text_pdf(inbox / "dated.pdf", "Kestrel Valley Water Report", "Kestrel Water Board",
+                   [["Published 14 March 2023"] + STEAM[0].split(". "), STEAM[1]])
+    write_text_pdf(inbox / "undated.pdf", "Steam Engines in Britain", "Encyclopedia of Engineering", STEAM[:2])
+    _, table, _, _, _, _ = handlers.upload([str(inbox / "dated.pdf"), str(inbox / "undated.pdf")], [])
+    dates = dict(re.findall(r'<td class="file">([^<]+)</td><td class="title">[^<]*</td><td class="date">([^<]*)</td>',
+                            table))
+    assert dates == {"dated.pdf": "2023-03-14", "undated.pdf": ""}   # not the PDF's creation date (today)
 
 
 def test_upload_never_writes_outside_the_uploads_folder(tmp_path):

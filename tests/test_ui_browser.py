@@ -1,7 +1,9 @@
 """The chat UI in a real Chromium: `rag ui` serving an index of the sample corpus.
 
-Streams an answer with a highlighted source, follows up, refuses visibly, indexes an upload, removes it.
-Saves artifacts/ui.png after the first answer and prints time to first token and to the full answer.
+Streams an answer with a highlighted source, follows up, refuses visibly (the closest passages readable, short,
+under one heading), indexes an upload, removes it; a failed or refused upload leaves no file; a marker brings
+its card's heading into view. Saves artifacts/ui.png after the first answer and prints time to first token and
+to the full answer.
 """
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ from fake_openai import FakeOpenAI
 from pdfs import (STEAM, STEAM_QUESTION, STEAM_SENTENCE, WARSAW, WARSAW_QUESTION, WARSAW_SENTENCE, write_scan,
                   write_text_pdf)
 from uihelpers import RAG, login, multipart, opener, running_ui, status, ui_env
+
+from ui.render import EXCERPT_CHARS, TITLE_CHARS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -100,6 +104,45 @@ def section(page, turn: int):
     return page.locator(f'#sources section[data-turn="{turn}"]')
 
 
+# The WCAG contrast ratio of an element's text on the first opaque background behind it, and the opacity
+# its ancestors give it (a faded card lowers the contrast too).
+CONTRAST = """e => {
+    const rgba = s => s.match(/[\\d.]+/g).map(Number);
+    const channel = c => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+    const luminance = ([r, g, b]) => 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+    let background = null, opacity = 1;
+    for (let node = e; node; node = node.parentElement) {
+        const style = getComputedStyle(node), color = rgba(style.backgroundColor);
+        opacity *= parseFloat(style.opacity);
+        if (!background && (color.length < 4 || color[3] > 0.9)) background = color;
+    }
+    const text = rgba(getComputedStyle(e).color);
+    const [light, dark] = [luminance(text), luminance(background || [255, 255, 255])].sort((a, b) => b - a);
+    return {ratio: (light + 0.05) / (dark + 0.05), opacity: opacity * (text.length > 3 ? text[3] : 1)}; }"""
+
+
+def readable(locator) -> None:
+    """The text is at full opacity with a contrast of at least 4.5:1 (WCAG AA for body text)."""
+    seen = locator.evaluate(CONTRAST)
+    assert seen["ratio"] >= 4.5 and seen["opacity"] == 1, seen
+
+
+def heading_shown(page, card: str) -> None:
+    """After a marker click: the heading of the card `card` comes to rest wholly inside the sources column
+    and the window (not clipped at the top)."""
+    try:
+        page.wait_for_function("""id => { const card = document.getElementById(id).closest('.source-card');
+            const head = card.querySelector('header').getBoundingClientRect();
+            const column = document.querySelector('#sources').getBoundingClientRect();
+            const still = window.__lastTop === head.top; window.__lastTop = head.top;
+            return still && head.top >= Math.max(column.top, 0) && head.bottom <= Math.min(column.bottom, innerHeight); }""",
+                               arg=card, timeout=10_000, polling=200)
+    except Exception:
+        box = page.evaluate("""id => [document.getElementById(id).closest('.source-card').querySelector('header')
+            .getBoundingClientRect().top, document.querySelector('#sources').getBoundingClientRect().top]""", card)
+        pytest.fail(f"the heading of {card} is not shown after its marker was clicked: (heading top, column top) {box}")
+
+
 def test_chat_streams_cited_answer_follows_up_and_refuses(page):
     text, first, full = ask(page, Q1, turn=1)
     assert "$200,000" in text
@@ -119,10 +162,17 @@ def test_chat_streams_cited_answer_follows_up_and_refuses(page):
     assert "$200,000" in anchor.inner_text() and shown["y"] <= quote["y"] < shown["y"] + shown["height"]
     card.locator(".whole-document summary").click()
 
+    title = page.locator(BOT).last.locator(".source-name")                # a 27-word title, shortened,
+    shown, whole = title.inner_text(), title.get_attribute("title")   # the whole one on hover
+    assert whole.startswith("Iran warns Azerbaijan over its growing ties") and len(whole.split()) > 20
+    assert shown.endswith("…") and len(shown) <= TITLE_CHARS and whole.startswith(shown[:-1])
+    assert whole[len(shown) - 1] == " "                                # cut between two words
+
     marker = page.locator(BOT).last.locator('a[href="#src-1-1"]').first
     marker.click()                                                   # scrolls to and flashes its source card
     page.wait_for_selector("#src-1-1.flash", timeout=5_000)
     assert len(page.context.pages) == 1 and "#src-" not in page.url  # no new tab, no navigation
+    heading_shown(page, "src-1-1")
 
     text, _, _ = ask(page, "Who recruited him?", turn=2)            # a follow-up: "him" is the man of turn 1
     assert "intelligence" in text
@@ -133,8 +183,23 @@ def test_chat_streams_cited_answer_follows_up_and_refuses(page):
     assert "Not in the documents" in refusal.inner_text()
     border = refusal.evaluate("e => getComputedStyle(e).borderLeftColor")
     assert border == "rgb(192, 57, 43)"                               # the refusal's red bar
-    assert "refused" in (section(page, 3).get_attribute("class") or "")
+    refused = section(page, 3)
+    assert "refused" in (refused.get_attribute("class") or "")
     assert "$200,000" not in text
+    heading = refused.locator(".closest-heading")                      # one heading over the closest passages
+    assert heading.count() == 1 and "closest passages" in heading.inner_text()
+    assert "do not answer the question" in heading.inner_text()
+    readable(heading)
+    excerpts = refused.locator(".passage.excerpt")
+    assert excerpts.count() >= 1 and refused.locator(".source-number").count() == 0   # no label on each card
+    assert refused.inner_text().lower().count("closest") == 1
+    for excerpt in excerpts.all():
+        readable(excerpt)
+        assert 40 <= len(excerpt.inner_text()) <= EXCERPT_CHARS + 4      # a readable excerpt, not a wall
+    assert "population" in [t.lower() for t in refused.locator(".term").all_inner_texts()]   # the question's word
+
+    summaries = page.locator("#sources details.earlier-turn > summary").all_inner_texts()   # which question each was
+    assert summaries == ["Earlier question: “Who recruited him?”", f"Earlier question: “{Q1}”"]
     print(f"first answer: first token {first:.2f} s, full answer {full:.2f} s; screenshot {SCREENSHOT}")
 
 
@@ -157,24 +222,44 @@ def test_disagreeing_sources_show_a_box_with_both_dates_above_the_sources(page):
     page.wait_for_selector("#src-1-2.flash", timeout=5_000)
 
 
+def test_the_sources_line_names_each_document_once(page):
+    text, _, _ = ask(page, "How did Aliyev characterise the cleric's accusations?", turn=1)
+    line = text.split("Sources:")[1].strip()
+    entries = line.split(" · ")
+    titles = [entry.replace("]", "] ").split("] ")[-1].strip() for entry in entries]
+    assert len(titles) == len(set(titles)) and all(line.count(title) == 1 for title in titles), line
+    assert any(entry.count("[") >= 2 for entry in entries), line     # one document, the markers of its citations
+    assert page.locator(BOT).last.locator('a[href^="#src-1-"]').count() >= 4   # every marker still links
+
+
 def _tab(page, name: str) -> None:
     page.get_by_role("tab", name=name).click()
 
 
-def test_upload_is_answerable_escaped_and_removable(page, tmp_path):
+def test_upload_is_answerable_escaped_and_removable(page, tmp_path, sample_index):
     upload = tmp_path / "zorblat_festival.txt"
     upload.write_text(f"Festival notes.\n\n{ZORBLAT_FACT} Visitors bring lanterns.\n\nRaw markup: {PAYLOADS}\n")
     refused = tmp_path / "tool.exe"
     refused.write_bytes(b"MZ\x00\x00")
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4 this is not a PDF")
 
     _tab(page, "Documents")
-    page.locator("#upload input[type=file]").set_input_files([str(upload), str(refused)])
+    page.locator("#upload input[type=file]").set_input_files([str(p) for p in (upload, refused, empty, broken)])
     page.wait_for_function("() => document.querySelector('#ingest-result .ingest-result') !== null",
                            timeout=ANSWER_TIMEOUT_MS)
     result = page.locator("#ingest-result").inner_text()
     assert "zorblat_festival.txt: indexed" in result
-    assert "tool.exe: refused: unsupported file type '.exe'" in result
+    assert "tool.exe: not added: unsupported file type '.exe'; supported: .docx," in result   # says what is
+    assert ".pdf, .txt" in result                                                        # supported
+    assert "empty.txt: not added: empty file: nothing to index" in result
+    assert "broken.pdf: not indexed: corrupt or unreadable PDF" in result
+    assert ": failed" not in result and ": refused" not in result
     assert "zorblat_festival.txt" in page.locator("#documents").inner_text()
+    kept = sorted(p.name for p in (sample_index / "uploads").iterdir())
+    assert kept == ["zorblat_festival.txt"]                  # nothing of the refused or failed uploads stays
 
     _tab(page, "Chat")
     text, _, _ = ask(page, "Where is the Zorblat festival held?", turn=1)
@@ -206,6 +291,7 @@ def test_upload_is_answerable_escaped_and_removable(page, tmp_path):
                            timeout=60_000)
     assert "zorblat_festival.txt" not in page.locator("#documents").inner_text()
     assert "zorblat_festival.txt" not in page.locator("#ingest-result").inner_text()   # its "indexed" line goes
+    assert list((sample_index / "uploads").iterdir()) == []
 
     _tab(page, "Chat")
     text, _, _ = ask(page, "Where is the Zorblat festival held?", turn=2)
@@ -330,6 +416,9 @@ def test_pdf_and_scan_uploads_answer_with_the_page_shown_and_the_quote_boxed(pag
         .every(td => { const r = document.createRange(); r.selectNodeContents(td);
                        return new Set([...r.getClientRects()].map(b => Math.round(b.top))).size === 1; })""")
     assert one_line                                                       # "2025-02-03", never "2025-/02-03"
+    steam_row = page.locator("#documents tr", has_text="steam.pdf")
+    assert steam_row.locator("td.date").inner_text() == ""                 # it states no date: none shown, not
+                                                                           # the PDF's creation date (today)
 
     _tab(page, "Chat")
     assert page.locator("#index-summary").inner_text() != before          # the count follows the upload
@@ -343,6 +432,11 @@ def test_pdf_and_scan_uploads_answer_with_the_page_shown_and_the_quote_boxed(pag
     assert WARSAW_SENTENCE in " ".join(text.split()) and "p. 3" in text   # the scanned text, read by OCR
     cited_page_shown(page, 2, "warsaw-scan.pdf")
     section(page, 2).locator("article.source-card").first.screenshot(path=str(REPO / "artifacts" / "ui-scan-card.png"))
+
+    page.locator(BOT).nth(0).locator('a[href="#src-1-1"]').first.click()   # the earlier answer's marker: its
+    heading_shown(page, "src-1-1")                                          # card, taller than the column,
+    page.locator(BOT).nth(1).locator('a[href="#src-2-1"]').first.click()   # shows its heading, and back
+    heading_shown(page, "src-2-1")
 
     label = page.locator("#chat label, #chat [data-testid='block-label']")
     assert label.count() == 0 or not label.first.is_visible()           # no label over the first chat line

@@ -1,6 +1,7 @@
 """ui.render: citation markers become links, quotes are highlighted, documents can never inject markup."""
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -60,6 +61,31 @@ def test_the_sources_line_shows_titles_with_the_file_name_on_hover():
     assert "3f9a0c1d2e\\.txt" not in sources
 
 
+LONG_TITLE = ("Iran warns Azerbaijan over its growing ties with Israel as Baku deepens energy cooperation and "
+              "foils an alleged Iranian-backed terror plot targeting a Jewish community member.")
+
+
+def test_the_sources_line_names_each_document_once_with_all_its_markers():
+    cites = [citation(title=LONG_TITLE), citation("/c/b.txt", title="Kestrel Survey"), citation(title=LONG_TITLE)]
+    sources = render.answer_markdown(answer("A [1] B [2] C [3]", cites), turn=1).split("**Sources:**")[1]
+    shown = re.sub(r'title="[^"]*"', "", sources)                             # the text, not the hovers
+    assert shown.count("Iran warns") == 1 and shown.count("Kestrel Survey") == 1
+    first = sources.split(" · ")[0]
+    assert "(#src-1-1" in first and "(#src-1-3" in first and "(#src-1-2" not in first   # its markers, together
+
+
+def test_a_long_title_is_shortened_at_a_word_boundary_with_the_whole_title_on_hover():
+    from markdown_it import MarkdownIt
+
+    sources = render.answer_markdown(answer("A [1]", [citation(title=LONG_TITLE)]), turn=1).split("**Sources:**")[1]
+    page = MarkdownIt("commonmark", {"html": True}).render(sources)
+    hover = re.search(r'<span class="source-name" title="([^"]*)">([^<]*)</span>', page)
+    assert hover and html.unescape(hover.group(1)) == LONG_TITLE
+    shown = hover.group(2)
+    assert shown.endswith("…") and len(shown) <= render.TITLE_CHARS
+    assert LONG_TITLE.startswith(shown[:-1]) and LONG_TITLE[len(shown) - 1] == " "     # ends on a whole word
+
+
 def test_a_refusal_uses_an_icon_every_font_has():
     md = render.answer_markdown(answer("The documents do not answer this question.", [], abstained=True), turn=1)
     assert render.REFUSAL_ICON in md and not any(ord(ch) >= 0x2600 for ch in md)   # no emoji (⛔ is U+26D4)
@@ -99,10 +125,17 @@ def test_closest_passages_of_a_refusal_are_listed_as_not_answering():
     assert 'id="src-' not in section
 
 
-def test_sources_panel_keeps_earlier_turns_folded():
-    panel = render.sources_panel(["<section>first</section>", "<section>second</section>"])
+def test_sources_panel_keeps_earlier_turns_folded_under_their_question():
+    long_question = "Which Friday Prayer Leader of Ardabil accused Baku of collaborating with Israel against Iran's interests?"
+    panel = render.sources_panel([render.TurnSources(long_question, "<section>first</section>"),
+                                  render.TurnSources("Who?", "<section>second</section>")])
     assert panel.index("second") < panel.index("first")
-    assert re.search(r"<details[^>]*>.*first", panel)
+    summary = re.search(r"<details[^>]*><summary>(.*?)</summary>.*first", panel).group(1)
+    shown = re.sub(r"<[^>]+>", "", summary)
+    assert shown.startswith("Earlier question: “Which Friday Prayer Leader of Ardabil")    # which question it was
+    assert shown.endswith("…”") and len(shown) < len("Earlier question: “”") + len(long_question)
+    assert shown[:-2].split()[-1] in long_question.split()                              # cut between words
+    assert f'title="{long_question.replace(chr(39), "&#39;")}"' in summary               # the whole one on hover
 
 
 # --- escaping
@@ -145,7 +178,9 @@ def test_source_cards_escape_document_text_title_and_name(payload):
 def test_quote_with_markup_is_escaped_inside_the_mark():
     doc = f"Start. {SCRIPT} end."
     c = Citation("/c/a.txt", "t", SCRIPT, 7, 7 + len(SCRIPT), 0.5)
-    assert "<mark>&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;</mark>" in render.source_card(c, doc, "i", "[1]")
+    card = render.source_card(c, doc, "i", "[1]")
+    marked = re.search(r"<mark>(.*?)</mark>", card).group(1)
+    assert "<" not in marked and html.unescape(marked) == SCRIPT                # shown as text, whole
 
 
 def test_question_in_the_sources_heading_and_chat_is_escaped():
@@ -197,8 +232,8 @@ def test_ingest_summary_lists_each_file_with_its_outcome():
     report = IngestReport(added=["/u/a.txt"], unchanged=["/u/b.md"], failed=[("/u/c.pdf", "empty file")])
     out = render.ingest_summary(report, [("d.exe", "unsupported file type '.exe'")], {"/u/a.txt": "a.txt"})
     assert "2 of 4 files indexed" in out
-    for piece in ("a.txt</b>: indexed", "b.md</b>: unchanged", "c.pdf</b>: failed: empty file",
-                  "d.exe</b>: refused: unsupported"):
+    for piece in ("a.txt</b>: indexed", "b.md</b>: unchanged", "c.pdf</b>: not indexed: empty file",
+                  "d.exe</b>: not added: unsupported"):
         assert piece in out
 
 
@@ -212,12 +247,36 @@ def test_overlapping_passages_of_one_document_are_one_card_with_both_highlights(
     assert "[1][2]" in html_out
 
 
-def test_closest_passages_of_a_refusal_are_not_highlighted_and_say_so():
-    near = Citation("/c/a.txt", "T", QUOTE, START, START + len(QUOTE), 0.2)
-    refusal = answer("The documents do not answer this question.", [], abstained=True, passages=[near])
-    html_out = render.sources_section(refusal, {"/c/a.txt": DOC}, 1)
-    assert "<mark" not in html_out and '<span class="near">' in html_out
-    assert "they do not answer the question" in html_out
+LONG_DOC = " ".join(f"Paragraph {n} talks about the harbour, its ferries and the weather of the coast." for n in range(12))
+NEAR_SENTENCE = "The new lighthouse on the northern pier was painted red and white in 1998."
+
+
+def test_closest_passages_of_a_refusal_are_short_excerpts_with_the_question_terms_under_one_heading():
+    doc = f"{LONG_DOC} {NEAR_SENTENCE} {LONG_DOC}"
+    near = [Citation("/c/a.txt", "Harbour notes", doc, 0, len(doc), 0.2),
+            Citation("/c/b.txt", "Coast guide", LONG_DOC, 0, len(LONG_DOC), 0.1)]
+    refusal = answer("The documents do not answer this question.", [], abstained=True, passages=near,
+                     question="How tall is the lighthouse on the pier?")
+    html_out = render.sources_section(refusal, {"/c/a.txt": doc, "/c/b.txt": LONG_DOC}, 1)
+    assert "<mark" not in html_out                                          # nothing shown as if it answered
+    visible = re.sub(r"<[^>]+>", " ", html_out).lower()
+    assert html_out.count('class="closest-heading"') == 1 and visible.count("closest") == 1   # one heading, and
+    heading = re.search(r'<h5 class="closest-heading">(.*?)</h5>', html_out).group(1)
+    assert "closest passages" in heading and "do not answer the question" in heading
+    assert "source-number" not in html_out                                  # no label on each card
+    excerpts = re.findall(r'<p class="passage excerpt">(.*?)</p>', html_out)
+    assert len(excerpts) == 2
+    first = html.unescape(re.sub(r"<[^>]+>", "", excerpts[0]))
+    assert NEAR_SENTENCE in first and len(first) <= render.EXCERPT_CHARS + 4  # the nearest sentence, not a wall
+    assert re.findall(r'<strong class="term">(\w+)</strong>', excerpts[0]) == ["lighthouse", "pier"]
+    for excerpt in map(lambda e: html.unescape(re.sub(r"<[^>]+>", "", e)), excerpts):
+        words = excerpt.strip("… ").split()
+        assert words[0] in doc.split() and words[-1] in doc.split()       # cut between words, not inside one
+
+
+def test_a_refusal_with_no_passage_says_so():
+    html_out = render.sources_section(answer("No.", [], abstained=True), {}, 1)
+    assert "No passage answers this question." in html_out and "closest" not in html_out
 
 
 def test_the_documents_table_keeps_dates_on_one_line():

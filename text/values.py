@@ -21,6 +21,7 @@ DAY_MONTH_RE = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH}
 MONTH_DAY_RE = re.compile(rf"\b({_MONTH})\b\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b,?(?:\s+(\d{{4}}))?", re.I)
 MONTH_YEAR_RE = re.compile(rf"\b({_MONTH})\b\.?,?\s+(\d{{4}})\b", re.I)
 ISO_RE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+DATE_RES = (ISO_RE, DAY_MONTH_RE, MONTH_DAY_RE, MONTH_YEAR_RE)     # the ways a date is written, finest first
 YEAR_RE = re.compile(r"^(?:in\s+|the\s+|by\s+)?(1[0-9]{3}|20[0-9]{2})s?$", re.I)
 NUMBER_RE = re.compile(r"(?<![\w.])(\d+(?:,\d{3})*(?:\.\d+)?|\.\d+)(?![\d])")
 CURRENCY = {"$": "USD", "us$": "USD", "usd": "USD", "dollar": "USD", "dollars": "USD", "£": "GBP", "gbp": "GBP",
@@ -82,6 +83,29 @@ def _date(text: str) -> Value | None:
     if m := YEAR_RE.match(text):
         return Value("date", text, (int(m[1]), None, None))
     return None
+
+
+def date_values(text: str) -> list[tuple[int, int]]:
+    """Where a text states a date by the grammar above (day, month and year as written together), as
+    character offsets, without the comma or full stop that may follow a day.
+
+    >>> s = "It opened on March 29, 2023, and closed on 1 November; rebuilt in May 2024."
+    >>> [s[a:b] for a, b in date_values(s)]
+    ['March 29, 2023', '1 November', 'May 2024']
+    """
+    found = [(m.start(), m.start() + len(m.group().rstrip(",."))) for regex in DATE_RES for m in regex.finditer(text)]
+    return sorted((a, b) for a, b in found if not any(x <= a and b <= y and (x, y) != (a, b) for x, y in found))
+
+
+def whole_date(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span [start, end) of `text` widened to the date it is part of ('March 29' or '2023' of
+    'March 29, 2023'); unchanged when it is not inside a date.
+
+    >>> s = "Azerbaijan opened its embassy on March 29, 2023."
+    >>> [s[slice(*whole_date(s, s.find(w), s.find(w) + len(w)))] for w in ("March 29", "2023", "embassy")]
+    ['March 29, 2023', 'March 29, 2023', 'embassy']
+    """
+    return next(((a, b) for a, b in date_values(text) if a <= start and end <= b), (start, end))
 
 
 def _int(text: str | None) -> int | None:

@@ -9,9 +9,8 @@ from __future__ import annotations
 import base64
 import logging
 import os
-import sys
-import time
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -21,85 +20,14 @@ from core import errors  # noqa: E402
 from core.errors import RagError  # noqa: E402
 from core.records import Answer, Delta  # noqa: E402
 from core.settings import LOOPBACK, Settings  # noqa: E402
+from rag.startup import credentials, ready  # noqa: E402  (shared with `rag serve`)
 from ui import forms, render, uploads  # noqa: E402
 
 log = logging.getLogger("ui")
 MAX_PASSAGES = 20
 PAGE_WIDTH = 700   # pixels of a cited page's image
 
-CSS = """
-#sources { max-height: calc(100vh - 260px) !important; overflow-y: auto !important; padding-right: 4px; }
-footer { position: static !important; }
-.page-view summary, .whole-document summary { cursor: pointer; font-size: 0.85em; color: var(--link-text-color); }
-.page-image { position: relative; margin-top: 4px; border: 1px solid var(--border-color-primary); }
-.page-image img { display: block; width: 100%; height: auto; }
-.page-highlight { position: absolute; background: rgba(255, 214, 10, 0.38); outline: 2px solid #e0a800;
-                  border-radius: 2px; pointer-events: none; }
-.document-text { max-height: 50vh; overflow-y: auto; font-size: 0.88em; border-top: 1px dashed
-                 var(--border-color-primary); margin-top: 4px; padding-top: 4px; }
-.passage .near { background: none; }
-.document-text .in-document { background: #ffe58a; color: #111; }
-.refused .closest-note { font-weight: 600; }
-#index-summary p { margin: 0; font-size: 0.9em; color: var(--body-text-color-subdued); }
-table.documents td.date { white-space: nowrap; }
-#sources h4 { margin: 4px 0 6px; font-size: 0.95em; }
-.sources-empty, .no-sources, .closest-note { color: var(--body-text-color-subdued); font-size: 0.9em; }
-.source-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px;
-               margin: 0 0 10px; scroll-margin: 12px; }
-.source-card.flash { animation: source-flash 1.6s ease-out; }
-@keyframes source-flash { from { box-shadow: 0 0 0 3px #f0b429; } to { box-shadow: none; } }
-.source-number { font-weight: 700; margin-right: 4px; }
-.source-title { font-weight: 600; }
-.source-meta { font-size: 0.8em; color: var(--body-text-color-subdued); margin: 2px 0 4px; }
-.passage { font-size: 0.88em; line-height: 1.45; margin: 0; }
-.passage mark { background: #ffe58a; color: #111; padding: 0 1px; border-radius: 2px; }
-.refused .source-card { opacity: 0.75; }
-.conflict-box { border: 1px solid #d68910; background: rgba(243, 156, 18, 0.12); border-radius: 8px;
-                padding: 8px 10px; margin: 0 0 10px; font-size: 0.9em; }
-.conflict-box ul { margin: 4px 0 0; padding-left: 18px; }
-details.earlier-turn { margin-top: 10px; }
-details.earlier-turn summary { cursor: pointer; color: var(--body-text-color-subdued); }
-#chat blockquote { border-left: 4px solid #c0392b; background: rgba(192, 57, 43, 0.08);
-                   margin: 0; padding: 6px 10px; }
-table.documents { width: 100%; border-collapse: collapse; font-size: 0.9em; }
-table.documents th, table.documents td { border-bottom: 1px solid var(--border-color-primary);
-                                         padding: 4px 6px; text-align: left; vertical-align: top; }
-.ingest-failed, .ingest-refused, .status-error { color: #c0392b; }
-#chat .provisional { color: #8a8a8a; font-style: italic; }
-#chat .provisional-label { display: inline-block; font-size: 0.8em; color: #555; background: #eee;
-                           border-radius: 4px; padding: 0 5px; margin-right: 4px; }
-"""
-
-# Citation links scroll to their source card (opening an earlier turn's folded section) instead of
-# navigating: the chat's markdown links would otherwise open a new tab.
-JS = """
-() => {
-  document.addEventListener('click', (event) => {
-    const link = event.target.closest && event.target.closest('a[href^="#src-"], a[href^="#near-"]');
-    if (!link) return;
-    const target = document.getElementById(link.getAttribute('href').split(' ')[0].slice(1));
-    if (!target) return;
-    const card = target.closest('.source-card') || target;
-    const view = card.querySelector('details.page-view');
-    if (view) view.open = true;
-    event.preventDefault();
-    event.stopPropagation();
-    for (let d = card.closest('details'); d; d = d.parentElement && d.parentElement.closest('details')) d.open = true;
-    card.scrollIntoView({behavior: 'smooth', block: 'nearest'});
-    card.classList.remove('flash');
-    void card.offsetWidth;
-    card.classList.add('flash');
-    if (card !== target) { target.classList.remove('flash'); void target.offsetWidth; target.classList.add('flash'); }
-  }, true);
-  document.addEventListener('toggle', (event) => {
-    const whole = event.target;
-    if (!whole.matches || !whole.matches('details.whole-document') || !whole.open) return;
-    const quote = whole.querySelector('.quote-anchor');
-    const box = whole.querySelector('.document-text');
-    if (quote && box) box.scrollTop = quote.offsetTop - box.offsetTop - 40;
-  }, true);
-}
-"""
+STATIC = Path(__file__).parent / "static"   # the page's look (app.css) and its click handling (app.js)
 
 
 @dataclass(frozen=True)
@@ -108,7 +36,7 @@ class Conversation:
 
     messages: list[dict] = field(default_factory=list)   # rendered, for the Chatbot
     history: list[dict] = field(default_factory=list)    # plain text turns, for Assistant.stream
-    sections: list[str] = field(default_factory=list)    # sources HTML of each turn
+    sections: list[render.TurnSources] = field(default_factory=list)   # each turn's question and sources
     turn: int = 0
 
 
@@ -159,7 +87,8 @@ class Handlers:
         done = shown + [_said("assistant", render.answer_markdown(answer, turn))]
         history = conversation.history + [{"role": "user", "content": question},
                                           {"role": "assistant", "content": answer.text}]
-        kept = (conversation.sections + [section])[-(render.EARLIER_TURNS_KEPT + 1):]   # all the panel shows
+        turns = conversation.sections + [render.TurnSources(question, section)]
+        kept = turns[-(render.EARLIER_TURNS_KEPT + 1):]   # all the panel shows
         state = Conversation(done, history, kept, turn)
         yield gr.skip(), done, render.sources_panel(state.sections), state
 
@@ -203,12 +132,9 @@ class Handlers:
         paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in (files or [])]
         try:
             accepted = uploads.store(paths, self.uploads, self.settings.ui.upload_mb, self.supported)
-            report = None
-            if accepted.stored:
-                progress(0.0, desc="indexing")
-                report = self.assistant.ingest(
-                    list(accepted.stored),
-                    progress=lambda done, total, note: progress(done / total if total else 0.0, desc=note))
+            progress(0.0, desc="indexing")
+            report = uploads.indexed(accepted, lambda stored: self.assistant.ingest(
+                stored, progress=lambda done, total, note: progress(done / total if total else 0.0, desc=note)))
             summary = render.ingest_summary(report, accepted.refused, accepted.stored)
         except Exception as error:  # noqa: BLE001
             summary = render.status_html(user_message(error), "error")
@@ -243,7 +169,8 @@ def _said(role: str, content: str) -> dict:
     return {"role": role, "content": content}
 
 
-MODE_LABELS = {"offline": "offline (quotes the passages)", "llm": "LLM (written answer)"}
+MODE_LABELS = {"offline": "offline (quotes the passages)", "llm": "LLM (written answer)",
+               "local": "local model (written answer, no network)"}
 
 
 def _mode_choice(assistant) -> gr.Radio:
@@ -253,7 +180,7 @@ def _mode_choice(assistant) -> gr.Radio:
     if len(usable) > 1:
         return gr.Radio(choices, value=assistant.mode_for(None), label="Answer mode", elem_id="mode")
     return gr.Radio(choices, value=usable[0], label="Answer mode", interactive=False, elem_id="mode",
-                    info="LLM answers need OPENAI_API_KEY or RAG_LLM_BASE_URL")
+                    info="LLM answers need OPENAI_API_KEY or RAG_LLM_BASE_URL; `make model` installs a local model")
 
 
 def _documents(assistant) -> list:
@@ -337,40 +264,6 @@ def build_app(assistant, settings: Settings) -> gr.Blocks:
     return demo
 
 
-def credentials(settings: Settings) -> tuple[str, str] | None:
-    """Basic-auth (user, password) when both are set; a half-set pair is an error, not an open UI."""
-    user, password = settings.ui.user, settings.ui.password.get_secret_value()
-    if bool(user) != bool(password):
-        raise RagError("set both RAG_UI_USER and RAG_UI_PASSWORD for a password-protected UI, or neither")
-    return (user, password) if user else None
-
-
-def warm_up(assistant) -> float:
-    """Answer a throwaway question before serving, so the first real one does not wait for the model; seconds."""
-    began = time.perf_counter()
-    try:
-        for _ in assistant.stream("warm up", mode="offline"):  # loads the encoder and the snapshot
-            pass
-    except Exception:  # noqa: BLE001 - an empty index and the like only matter for real questions
-        pass
-    return time.perf_counter() - began
-
-
-def ready(settings: Settings, assistant=None, open_to_network: str = "") -> tuple[object, float]:
-    """What `rag ui` and `rag serve` do before listening: check the UI login (a half-set one fails before
-    anything loads), open the assistant, warn when `open_to_network` says what is reachable without a
-    login, and load the model; the assistant and the seconds loading took."""
-    credentials(settings)
-    if assistant is None:
-        from rag.assistant import Assistant
-
-        assistant = Assistant(settings=settings)
-    if open_to_network:
-        print(f"warning: {open_to_network}", file=sys.stderr)
-    print("loading the embedding model and the index…", flush=True)
-    return assistant, warm_up(assistant)
-
-
 def serve(settings: Settings, assistant=None) -> None:
     """Start the UI on settings.ui.host:ui_port and block until interrupted."""
     auth = credentials(settings)
@@ -395,7 +288,8 @@ def queued(assistant, settings: Settings) -> gr.Blocks:
 def page_options(settings: Settings) -> dict:
     """What `rag ui` and `rag serve` serve the page with: its login, upload cap, look; no error details."""
     return dict(auth=credentials(settings), max_file_size=int(settings.ui.upload_mb * 1_000_000), show_error=False,
-                ssr_mode=False, theme=_theme(), css=CSS, js=JS)
+                ssr_mode=False, theme=_theme(), css_paths=[STATIC / "app.css"],
+                js=(STATIC / "app.js").read_text(encoding="utf-8"))
 
 
 def mount(app, assistant, settings: Settings, path: str = "/"):

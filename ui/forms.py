@@ -4,15 +4,7 @@ from __future__ import annotations
 import datetime
 import re
 
-from core.errors import RagError
-
-
-class BadSetting(RagError):
-    """A chat setting the person typed that cannot be used (shown to them as is); `field` names it."""
-
-    def __init__(self, message: str, field: str = ""):
-        super().__init__(message)
-        self.field = field
+from core.errors import BadSetting
 
 
 def day(text: str | None, label: str) -> str | None:
@@ -22,7 +14,7 @@ def day(text: str | None, label: str) -> str | None:
     ('2025-02-03', None)
     >>> day("3 Feb", "date from")
     Traceback (most recent call last):
-    ui.forms.BadSetting: date from must be a date like 2025-02-03, not '3 Feb'
+    core.errors.BadSetting: date from must be a date like 2025-02-03, not '3 Feb'
     """
     text = (text or "").strip()
     if not text:
@@ -43,7 +35,7 @@ def date_range(since: str | None, until: str | None,
     ('2025-01-01', None)
     >>> date_range("2025-02-01", "2025-01-01")
     Traceback (most recent call last):
-    ui.forms.BadSetting: date from (2025-02-01) is after date to (2025-01-01)
+    core.errors.BadSetting: date from (2025-02-01) is after date to (2025-01-01)
     """
     first, last = day(since, labels[0]), day(until, labels[1])
     if first and last and first > last:

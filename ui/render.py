@@ -2,8 +2,9 @@
 
 Everything that comes from a document (answer text, titles, quotes, file names)
 is escaped, so a document containing ``<script>`` or a markdown link cannot run
-or render live in the page. The only markup in the output is the markup written
-here: citation links, source cards, tables.
+or render live in the page. The chat's markdown is built here and escaped with
+`escape_markdown`; every piece of HTML comes from the jinja2 templates in
+``ui/templates`` (autoescaped): this module only decides what they show.
 
 Citation links point at ``#src-<turn>-<n>``: the source card of citation ``n``
 of conversation turn ``turn``, so the links of an earlier answer still lead to
@@ -13,22 +14,65 @@ from __future__ import annotations
 
 import html
 import re
+import textwrap
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+
+from jinja2 import Environment, PackageLoader
+from markupsafe import Markup, escape
 
 from core.records import Answer, Citation, Conflict, DocumentInfo, IngestReport
 from rag.citations import groups
+from text.sentences import split_sentences
+from text.terms import WORD_RE, terms
 from ui.uploads import outcomes
 
 CONTEXT_CHARS = 300
 REFUSAL_PREFIX = "Not in the documents:"
 CLOSEST_SHOWN = 3
+EXCERPT_CHARS = 320        # a closest passage is cut to about this many characters
+EXCERPT_MIN_CHARS = 140    # ... and widened to the next sentences while shorter than this
+TITLE_CHARS = 70           # a title on the Sources line is shortened to this, at a word boundary
+QUESTION_CHARS = 80        # an earlier question, on its folded section's summary line
 EARLIER_TURNS_KEPT = 3     # earlier answers' sources kept (folded) under the current one
 REFUSAL_ICON = "⊘"         # in DejaVu Sans and every common font (the ⛔ emoji needs an emoji font)
 _MD_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 # Punctuation with a markdown meaning (links, emphasis, code, headings, lists, tables, math, autolinks
 # through ':' '@' '.'); backslash-escaped. Plain punctuation such as , ; ? stays readable.
 _MD_PUNCTUATION = set("\\`*_{}[]()#+-.!|~$:@=^")
+
+
+def _lines(text: str) -> Markup:
+    """Escaped text with its line breaks as <br> (a template filter)."""
+    return Markup("<br>").join(escape(text).split("\n"))
+
+
+TEMPLATES = Environment(loader=PackageLoader("ui", "templates"), autoescape=True, trim_blocks=True,
+                        lstrip_blocks=True)
+TEMPLATES.filters["lines"] = _lines
+
+
+def _html(template: str, macro: str, *args, **kwargs) -> str:
+    """The HTML of macro `macro` of `template` (ui/templates), surrounding whitespace trimmed."""
+    return str(getattr(TEMPLATES.get_template(template).module, macro)(*args, **kwargs)).strip()
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` on one line, cut at a word boundary to at most `limit` characters, "…" marking the cut.
+
+    >>> shorten("Iran warns Azerbaijan over its growing ties, with Israel", 40)
+    'Iran warns Azerbaijan over its growing…'
+    >>> shorten("A short  title", 40), shorten("Unbreakable" * 5, 12)
+    ('A short title', 'Unbreakable…')
+    """
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    cut = textwrap.shorten(flat, limit, placeholder="…")
+    if cut == "…":   # the first word alone is longer than the limit
+        return flat[:limit - 1] + "…"
+    return cut[:-1].rstrip(",;:–—-") + "…"
 
 
 # --- chat markdown
@@ -152,10 +196,41 @@ def answer_markdown(answer: Answer, turn: int) -> str:
     else:
         parts.append(link_markers(answer.text, turn, len(answer.citations)))
         if answer.citations:
-            listed = " · ".join(f"{source_link(turn, n, c)} {escape_markdown(c.title or c.name)}{where(c)}"
-                                for n, c in enumerate(answer.citations, 1))
-            parts.append(f"**Sources:** {listed}")
+            parts.append(sources_line(answer.citations, turn))
     return "\n\n".join(parts)
+
+
+def sources_line(citations: list[Citation], turn: int) -> str:
+    """The line under an answer: each document once, after the markers of all its citations (their hover
+    text: the file name), its title shortened (hover: the whole title), then the places cited in it.
+
+    >>> a, b = Citation("/d/a.txt", "Alpha", "q", 0, 1, 1.0), Citation("/d/b.pdf", "Beta", "q", 0, 1, 1.0, page=2)
+    >>> print(sources_line([a, b, a], turn=1))
+    **Sources:** [\\[1\\]](#src-1-1 "a.txt") [\\[3\\]](#src-1-3 "a.txt") Alpha · [\\[2\\]](#src-1-2 "b.pdf") Beta, p. 2
+    """
+    numbers: dict[str, list[int]] = {}
+    for n, citation in enumerate(citations, 1):
+        numbers.setdefault(citation.title or citation.name, []).append(n)
+    entries = []
+    for label, cited in numbers.items():
+        markers = " ".join(source_link(turn, n, citations[n - 1]) for n in cited)
+        places = "".join(dict.fromkeys(where(citations[n - 1]) for n in cited))
+        entries.append(f"{markers} {short_title(label)}{places}")
+    return "**Sources:** " + " · ".join(entries)
+
+
+def short_title(title: str, limit: int = TITLE_CHARS) -> str:
+    """A title for the chat's markdown, shortened at a word boundary; when cut, the whole title shows on hover.
+
+    >>> short_title("Kestrel *Valley*")
+    'Kestrel \\\\*Valley\\\\*'
+    >>> short_title('Iran warns "Baku" over its ties with Israel', limit=20)
+    '<span class="source-name" title="Iran warns &quot;Baku&quot; over its ties with Israel">Iran warns "Baku"…</span>'
+    """
+    whole, shown = " ".join(title.split()), shorten(title, limit)
+    if shown == whole:
+        return escape_markdown(shown)
+    return f'<span class="source-name" title="{html.escape(whole)}">{escape_markdown(shown)}</span>'
 
 
 def error_markdown(message: str) -> str:
@@ -177,6 +252,9 @@ def user_markdown(question: str) -> str:
 
 
 # --- sources panel
+
+Part = tuple[str, str]     # (kind, text): kind "text", "quote" (a cited quote), "term" (a word of the question)
+
 
 def _snap_left(text: str, start: int) -> int:
     """Move a cut point right to the next word start so a word is not shown half."""
@@ -212,36 +290,113 @@ def passage_context(text: str, start: int, end: int, quote: str,
     return text[left:start], quote, text[end:right]
 
 
-def _paragraphs(text: str) -> str:
-    return html.escape(text).replace("\n", "<br>")
+def _held(text: str, citations: Iterable[Citation]) -> list[Citation]:
+    """The citations whose quote `text` still holds at their offsets, in document order."""
+    return sorted((c for c in citations if 0 <= c.start <= c.end <= len(text) and text[c.start:c.end] == c.quote),
+                  key=lambda c: c.start)
 
 
-def marked_passage(text: str, citations: list[Citation], width: int = CONTEXT_CHARS, highlight: bool = True) -> str:
-    """Several quotes of one document in one passage, each marked (in <mark>, or in a plain
-    <span class="near"> when `highlight` is off: closest passages that do not answer).
+def passage_parts(text: str, citations: list[Citation], width: int = CONTEXT_CHARS) -> list[Part]:
+    """Several quotes of one document in one passage: up to `width` characters around them, cut at word
+    boundaries, "…" where it is cut; the quotes alone when the document changed since the answer.
+
+    >>> doc = "One two. Three four. Five six. Seven."
+    >>> a, b = Citation("/d/a", "t", "Three four.", 9, 20, 1.0), Citation("/d/a", "t", "Five six.", 21, 30, 1.0)
+    >>> passage_parts(doc, [b, a], width=6)
+    [('text', '… two. '), ('quote', 'Three four.'), ('text', ' '), ('quote', 'Five six.'), ('text', ' …')]
+    >>> passage_parts("changed", [a, b])
+    [('quote', 'Three four.'), ('text', ' … '), ('quote', 'Five six.')]
+    """
+    held = _held(text, citations)
+    if not held:
+        return [part for i, c in enumerate(citations) for part in ([("text", " … ")] if i else []) + [("quote", c.quote)]]
+    first, last = held[0].start, max(c.end for c in held)
+    left = 0 if first <= width else _snap_left(text, first - width) if width else first
+    right = len(text) if last + width >= len(text) else _snap_right(text, last + width) if width else last
+    parts, at = [("text", "… " if left > 0 else "")], left
+    for c in held:
+        start = max(c.start, at)
+        parts += [("text", text[at:start]), ("quote", text[start:max(c.end, start)])]
+        at = max(at, c.end)
+    parts.append(("text", text[at:right] + (" …" if right < len(text) else "")))
+    return _joined(parts)
+
+
+def marked_passage(text: str, citations: list[Citation], width: int = CONTEXT_CHARS) -> str:
+    """Several quotes of one document in one passage, each in <mark> (see `passage_parts`).
 
     >>> doc = "One two. Three four. Five six. Seven."
     >>> a, b = Citation("/d/a", "t", "Three four.", 9, 20, 1.0), Citation("/d/a", "t", "Five six.", 21, 30, 1.0)
     >>> marked_passage(doc, [b, a], width=6)
     '<p class="passage">… two. <mark>Three four.</mark> <mark>Five six.</mark> …</p>'
-    >>> marked_passage(doc, [a], width=0, highlight=False)
-    '<p class="passage">… <span class="near">Three four.</span> …</p>'
     """
-    opening, closing = ("<mark>", "</mark>") if highlight else ('<span class="near">', "</span>")
-    valid = sorted((c for c in citations if 0 <= c.start <= c.end <= len(text) and text[c.start:c.end] == c.quote),
-                   key=lambda c: c.start)
-    if not valid:   # the document changed since the answer: the quotes alone
-        return f'<p class="passage">{" … ".join(opening + _paragraphs(c.quote) + closing for c in citations)}</p>'
-    first, last = valid[0].start, max(c.end for c in valid)
-    left = 0 if first <= width else _snap_left(text, first - width) if width else first
-    right = len(text) if last + width >= len(text) else _snap_right(text, last + width) if width else last
-    pieces, at = ["… " if left > 0 else ""], left
-    for c in valid:
-        start = max(c.start, at)
-        pieces += [_paragraphs(text[at:start]), opening, _paragraphs(text[start:max(c.end, start)]), closing]
-        at = max(at, c.end)
-    pieces += [_paragraphs(text[at:right]), " …" if right < len(text) else ""]
-    return f'<p class="passage">{"".join(pieces)}</p>'
+    return _html("sources.html", "passage", passage_parts(text, citations, width))
+
+
+def excerpt_span(text: str, question: str, limit: int = EXCERPT_CHARS) -> tuple[int, int]:
+    """(start, end) of the sentence of `text` holding most of the question's terms (the first sentence when
+    none does), widened to its neighbours while shorter than EXCERPT_MIN_CHARS; cut to `limit` characters at
+    word boundaries around its first term when longer.
+
+    >>> doc = "Intro here. The dam is 40 metres high. It was built in 1962. Tourists visit it."
+    >>> start, end = excerpt_span(doc, "How high is the dam?", limit=50)
+    >>> doc[start:end]
+    'The dam is 40 metres high. It was built in 1962.'
+    """
+    wanted = set(terms(question))
+    sentences = split_sentences(text) or [(0, len(text))]
+    hits = [len(wanted & set(terms(text[s:e]))) for s, e in sentences]
+    low = high = hits.index(max(hits))
+    while sentences[high][1] - sentences[low][0] < EXCERPT_MIN_CHARS:
+        wider = [(a, b) for a, b in ((low, high + 1), (low - 1, high)) if 0 <= a and b < len(sentences)
+                 and sentences[b][1] - sentences[a][0] <= limit]
+        if not wider:
+            break
+        low, high = wider[0]
+    return _cut(text, sentences[low][0], sentences[high][1], wanted, limit)
+
+
+def _cut(text: str, start: int, end: int, wanted: set[str], limit: int) -> tuple[int, int]:
+    """[start, end) cut to at most `limit` characters at word boundaries, keeping the first wanted term."""
+    if end - start <= limit:
+        return start, end
+    first = next((m.start() for m in WORD_RE.finditer(text, start, end) if wanted & set(terms(m.group()))), start)
+    left = max(start, min(first - limit // 3, end - limit))
+    left = _snap_left(text, left) if left > start else start
+    return left, _snap_right(text, min(end, left + limit))
+
+
+def excerpt_parts(text: str, question: str, limit: int = EXCERPT_CHARS) -> list[Part]:
+    """The readable excerpt of `text` nearest the question (`excerpt_span`), the question's words marked
+    as terms, "…" where the text goes on.
+
+    >>> excerpt_parts("Intro here. The dam is 40 metres high. More.", "How high is the dam?", limit=30)
+    [('text', '… The '), ('term', 'dam'), ('text', ' is 40 metres '), ('term', 'high'), ('text', '. …')]
+    """
+    wanted = set(terms(question))
+    start, end = excerpt_span(text, question, limit)
+    parts, at = [("text", "… " if start > 0 else "")], start
+    for word in WORD_RE.finditer(text, start, end):
+        if wanted & set(terms(word.group())):
+            parts += [("text", text[at:word.start()]), ("term", word.group())]
+            at = word.end()
+    parts.append(("text", text[at:end] + (" …" if end < len(text) else "")))
+    return _joined(parts)
+
+
+def _joined(parts: list[Part]) -> list[Part]:
+    """The parts without empty ones, neighbouring plain text joined.
+
+    >>> _joined([("text", "… "), ("text", "a "), ("quote", ""), ("term", "b")])
+    [('text', '… a '), ('term', 'b')]
+    """
+    joined: list[Part] = []
+    for kind, text in parts:
+        if joined and kind == "text" == joined[-1][0]:
+            joined[-1] = ("text", joined[-1][1] + text)
+        elif text:
+            joined.append((kind, text))
+    return joined
 
 
 def card_groups(citations: list[Citation], gap: int = CONTEXT_CHARS) -> list[list[int]]:
@@ -274,13 +429,9 @@ def page_view(citation: Citation, image: str, others: Iterable[Citation] = ()) -
     >>> 'left:10.00%;top:20.00%;width:40.00%;height:5.00%' in view, "Page 3" in view
     (True, True)
     """
-    rects = [r for c in (citation, *others) for r in c.rects if r[0] == citation.page]
-    boxes = "".join(f'<span class="page-highlight" style="left:{x0 * 100:.2f}%;top:{y0 * 100:.2f}%;'
-                    f'width:{(x1 - x0) * 100:.2f}%;height:{(y1 - y0) * 100:.2f}%"></span>'
-                    for _, x0, y0, x1, y1 in rects)
-    alt = html.escape(f"page {citation.page} of {citation.name}")
-    return (f'<details class="page-view" open><summary>Page {citation.page} of {html.escape(citation.name)}'
-            f'</summary><div class="page-image"><img src="{html.escape(image)}" alt="{alt}">{boxes}</div></details>')
+    boxes = [f"left:{x0 * 100:.2f}%;top:{y0 * 100:.2f}%;width:{(x1 - x0) * 100:.2f}%;height:{(y1 - y0) * 100:.2f}%"
+             for c in (citation, *others) for page, x0, y0, x1, y1 in c.rects if page == citation.page]
+    return _html("sources.html", "page_view", citation, image, boxes)
 
 
 def whole_document(text: str, citations: list[Citation]) -> str:
@@ -292,16 +443,11 @@ def whole_document(text: str, citations: list[Citation]) -> str:
     """
     if not text:
         return ""
-    body = (marked_passage(text, citations, width=len(text))
-            .replace("<mark>", '<span class="in-document quote-anchor">', 1)
-            .replace("<mark>", '<span class="in-document">').replace("</mark>", "</span>")
-            .replace('<p class="passage">', '<p class="whole-text">', 1))
-    return (f'<details class="whole-document"><summary>Open the whole document at the quote</summary>'
-            f'<div class="document-text">{body}</div></details>')
+    return _html("sources.html", "whole_document", passage_parts(text, citations, width=len(text)))
 
 
 def source_card(citation: Citation, text: str, element_id: str, label: str, image: str = "",
-                others: list[Citation] = (), aliases: list[str] = (), highlight: bool = True) -> str:
+                others: list[Citation] = (), aliases: list[str] = ()) -> str:
     """One source card: number, title, date, page, file name, the highlighted passage (with the quotes of
     `others` from the same place), then the page image with the quote boxed (PDF) or the whole document.
 
@@ -311,48 +457,56 @@ def source_card(citation: Citation, text: str, element_id: str, label: str, imag
     >>> "<script>" in card, "&lt;script&gt;" in card, "2025-02-03" in card, "&lt;x&gt;.txt" in card
     (False, True, True, True)
     """
-    title = html.escape(citation.title or citation.name)
-    page = f"p. {citation.page}" if citation.page else ""
-    meta = " · ".join(html.escape(part) for part in (citation.date, page, citation.heading, citation.name) if part)
-    anchors = "".join(f'<span class="card-alias" id="{html.escape(a)}"></span>' for a in aliases)
     shown = [citation, *others]
-    place = (page_view(citation, image, others) if image and citation.page else
-             whole_document(text, shown) if highlight else "")
-    return (f'<article class="source-card" id="{element_id}">{anchors}'
-            f'<header><span class="source-number">{html.escape(label)}</span> '
-            f'<span class="source-title">{title}</span></header>'
-            f'<div class="source-meta">{meta}</div>'
-            f"{marked_passage(text, shown, highlight=highlight)}{place}</article>")
+    place = page_view(citation, image, others) if image and citation.page else whole_document(text, shown)
+    return _html("sources.html", "source_card", citation, element_id, label, _card_meta(citation),
+                 passage_parts(text, shown), Markup(place), aliases)
+
+
+def _card_meta(citation: Citation) -> list[str]:
+    """What a card says under its title: date, page, section heading, file name (the ones known)."""
+    page = f"p. {citation.page}" if citation.page else ""
+    return [part for part in (citation.date, page, citation.heading, citation.name) if part]
+
+
+def closest_card(near: list[Citation], text: str, question: str, element_id: str) -> str:
+    """A card of a refusal: a passage near the question that does not answer it: title, date, file name and
+    a readable excerpt, the question's words marked (`excerpt_parts`); no number, nothing highlighted as a quote.
+
+    >>> c = Citation("/d/a.txt", "A survey", "The dam is 40 metres high.", 0, 26, 0.2)
+    >>> card = closest_card([c], c.quote, "How old is the dam?", "near-1-1")
+    >>> '<strong class="term">dam</strong>' in card, "<mark" in card, "source-number" in card
+    (True, False, False)
+    """
+    held = _held(text, near)
+    body = text[held[0].start:max(c.end for c in held)] if held else " … ".join(c.quote for c in near)
+    return _html("sources.html", "closest_card", near[0], element_id, _card_meta(near[0]),
+                 excerpt_parts(body, question))
 
 
 def sources_section(answer: Answer, texts: Mapping[str, str], turn: int,
                     images: Mapping[tuple[str, int], str] | None = None) -> str:
     """The sources of one answer: its citation cards (overlapping quotes of one document merged into one card),
-    or the closest passages of a refusal, unhighlighted and labelled as not answering.
+    or the closest passages of a refusal under a heading saying they do not answer.
 
     `texts` maps each cited source to its cleaned document text; `images` maps (source, page) to the page's image.
 
     >>> from core.records import Answer
-    >>> sources_section(Answer("No.", [], True, "Who?", "Who?"), {}, 1)
-    '<section class="sources-turn refused" data-turn="1"><h4>Who?</h4><p class="no-sources">No passage answers this question.</p></section>'
+    >>> print(sources_section(Answer("No.", [], True, "Who?", "Who?"), {}, 1))
+    <section class="sources-turn refused" data-turn="1"><h4>Who?</h4><p class="no-sources">No passage answers this question.</p></section>
     """
-    heading = f"<h4>{html.escape(answer.question)}</h4>"
-    images = images or {}
     if answer.abstained:
         closest = answer.passages[:CLOSEST_SHOWN]
-        cards = [source_card(closest[g[0]], texts.get(closest[g[0]].source, ""), f"near-{turn}-{g[0] + 1}",
-                             "closest", others=[closest[i] for i in g[1:]], highlight=False)
-                 for g in card_groups(closest)]
-        body = (f'<p class="closest-note">Closest passages — they do not answer the question:</p>{"".join(cards)}'
-                if closest else '<p class="no-sources">No passage answers this question.</p>')
-        return f'<section class="sources-turn refused" data-turn="{turn}">{heading}{body}</section>'
-    cites = answer.citations
-    cards = "".join(source_card(cites[g[0]], texts.get(cites[g[0]].source, ""), card_id(turn, g[0] + 1),
-                                "".join(f"[{i + 1}]" for i in g), images.get((cites[g[0]].source, cites[g[0]].page), ""),
-                                [cites[i] for i in g[1:]], [card_id(turn, i + 1) for i in g[1:]])
-                    for g in card_groups(cites))
-    box = "".join(disagreement_box(c, answer.citations, turn) for c in answer.conflicts)
-    return f'<section class="sources-turn" data-turn="{turn}">{heading}{box}{cards}</section>'
+        cards = [closest_card([closest[i] for i in g], texts.get(closest[g[0]].source, ""), answer.question,
+                              f"near-{turn}-{g[0] + 1}") for g in card_groups(closest)]
+        return _html("sources.html", "refused_section", answer.question, turn, [Markup(c) for c in cards])
+    cites, images = answer.citations, images or {}
+    cards = [source_card(cites[g[0]], texts.get(cites[g[0]].source, ""), card_id(turn, g[0] + 1),
+                         "".join(f"[{i + 1}]" for i in g), images.get((cites[g[0]].source, cites[g[0]].page), ""),
+                         [cites[i] for i in g[1:]], [card_id(turn, i + 1) for i in g[1:]])
+             for g in card_groups(cites)]
+    boxes = [disagreement_box(c, cites, turn) for c in answer.conflicts]
+    return _html("sources.html", "section", answer.question, turn, [Markup(b) for b in boxes + cards])
 
 
 def disagreement_box(conflict: Conflict, citations: list[Citation], turn: int) -> str:
@@ -366,16 +520,9 @@ def disagreement_box(conflict: Conflict, citations: list[Citation], turn: int) -
     >>> "Sources disagree" in box, "&lt;Analysis&gt;" in box, 'href="#src-1-2"' in box, "2022-11-02" in box
     (True, True, True, True)
     """
-    rows = []
-    for value in conflict.values:
-        n = next((k for k, c in enumerate(citations, 1) if c == value.citation), None)
-        marker = f' <a class="citation-link" href="#{card_id(turn, n)}">[{n}]</a>' if n else ""
-        meta = " · ".join(html.escape(p) for p in (value.citation.date or "date unknown", value.citation.name))
-        rows.append(f'<li><strong class="conflict-value">{html.escape(value.value)}</strong>{marker} — '
-                    f'<span class="source-title">{html.escape(value.citation.title or value.citation.name)}'
-                    f'</span> <span class="source-meta">({meta})</span></li>')
-    return (f'<div class="conflict-box" role="note"><strong>Sources disagree</strong> on this '
-            f'{html.escape(conflict.kind)}:<ul>{"".join(rows)}</ul></div>')
+    rows = [(value, next((n for n, c in enumerate(citations, 1) if c == value.citation), None))
+            for value in conflict.values]
+    return _html("sources.html", "disagreement_box", conflict.kind, [(v, n and card_id(turn, n), n) for v, n in rows])
 
 
 def cited_sources(answer: Answer) -> list[str]:
@@ -400,28 +547,36 @@ def cited_pages(answer: Answer) -> list[tuple[str, int]]:
     return list(dict.fromkeys((c.source, c.page) for c in ([] if answer.abstained else answer.citations) if c.page))
 
 
-def sources_panel(sections: list[str]) -> str:
+@dataclass(frozen=True)
+class TurnSources:
+    """The sources section of one answered question, kept for the panel's folded earlier turns."""
+
+    question: str
+    html: str
+
+
+def sources_panel(turns: list[TurnSources]) -> str:
     """The current answer's sources, open, then at most EARLIER_TURNS_KEPT earlier answers' sources, folded
-    (their links still resolve); older ones are dropped, so the column does not grow with every turn.
+    under their question (their links still resolve); older ones are dropped, so the column does not grow
+    with every turn.
 
     >>> sources_panel([])
     '<div class="sources-empty">Sources of the answers appear here.</div>'
-    >>> sources_panel(["<section>1</section>", "<section>2</section>"]).count("<details")
-    1
-    >>> sources_panel([f"<section>{n}</section>" for n in range(9)]).count("<details")
+    >>> panel = sources_panel([TurnSources("Who?", "<section>1</section>"), TurnSources("Where?", "<section>2</section>")])
+    >>> panel.count("<details"), 'Earlier question: <span class="earlier-question" title="Who?">“Who?”' in panel
+    (1, True)
+    >>> sources_panel([TurnSources(str(n), f"<section>{n}</section>") for n in range(9)]).count("<details")
     3
     """
-    if not sections:
-        return '<div class="sources-empty">Sources of the answers appear here.</div>'
-    newest, earlier = sections[-1], sections[-2::-1][:EARLIER_TURNS_KEPT]
-    folded = "".join(f'<details class="earlier-turn"><summary>Earlier question</summary>{s}</details>'
-                     for s in earlier)
-    return f'<div class="sources-list">{newest}{folded}</div>'
+    earlier = [(shorten(t.question, QUESTION_CHARS), t.question, Markup(t.html))
+               for t in turns[-2::-1][:EARLIER_TURNS_KEPT]]
+    return _html("sources.html", "panel", Markup(turns[-1].html) if turns else "", earlier)
 
 
 # --- documents tab
 
 DOCUMENT_COLUMNS = ("file", "title", "date", "author", "language", "chunks", "duplicate of")
+SHOWN_STATUS = {"refused": "not added", "failed": "not indexed"}   # the words of an upload's outcome
 
 
 def document_rows(documents: Iterable[DocumentInfo]) -> list[list[str]]:
@@ -436,7 +591,7 @@ def document_rows(documents: Iterable[DocumentInfo]) -> list[list[str]]:
 
 
 def documents_table(documents: Iterable[DocumentInfo]) -> str:
-    """The documents as an escaped HTML table.
+    """The documents as an escaped HTML table (each cell's class names its column: td.date does not wrap).
 
     >>> from core.records import DocumentInfo
     >>> "&lt;i&gt;" in documents_table([DocumentInfo("/d/a.txt", "h", "<i>x</i>")])
@@ -444,15 +599,8 @@ def documents_table(documents: Iterable[DocumentInfo]) -> str:
     >>> documents_table([])
     '<p class="no-documents">No documents are indexed yet. Upload some below.</p>'
     """
-    rows = document_rows(documents)
-    if not rows:
-        return '<p class="no-documents">No documents are indexed yet. Upload some below.</p>'
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in DOCUMENT_COLUMNS)
-    classes = [c.replace(" ", "-") for c in DOCUMENT_COLUMNS]       # td.date does not wrap ("2025-/02-03")
-    body = "".join("<tr>" + "".join(f'<td class="{k}">{html.escape(cell)}</td>' for k, cell in zip(classes, row))
-                   + "</tr>" for row in rows)
-    return (f'<p class="documents-count">{len(rows)} document{"s" if len(rows) != 1 else ""} indexed</p>'
-            f'<table class="documents"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>')
+    columns = [(name, name.replace(" ", "-")) for name in DOCUMENT_COLUMNS]
+    return _html("documents.html", "documents_table", columns, document_rows(documents))
 
 
 def index_summary(documents: Iterable[DocumentInfo]) -> str:
@@ -464,49 +612,39 @@ def index_summary(documents: Iterable[DocumentInfo]) -> str:
     '<p class="index-summary">No documents are indexed yet: add some in the Documents tab.</p>'
     """
     documents = list(documents)
-    if not documents:
-        return '<p class="index-summary">No documents are indexed yet: add some in the Documents tab.</p>'
-    passages = sum(d.chunks for d in documents)
-    return (f'<p class="index-summary">{len(documents)} document{"s" if len(documents) != 1 else ""}, '
-            f'{passages} passage{"s" if passages != 1 else ""} indexed.</p>')
+    return _html("documents.html", "index_summary", len(documents), sum(d.chunks for d in documents))
 
 
 def document_choices(documents: Iterable[DocumentInfo]) -> list[tuple[str, str]]:
-    """(label, source) pairs for dropdowns: the file name, with the title when there is one.
+    """(label, source) pairs for dropdowns: the file name, with the title (shortened) when there is one.
 
     >>> from core.records import DocumentInfo
     >>> document_choices([DocumentInfo("/d/a.txt", "h", "A title")])
     [('a.txt — A title', '/d/a.txt')]
     """
-    return [(f"{d.name} — {d.title[:60]}" if d.title else d.name, d.source) for d in documents]
+    return [(f"{d.name} — {shorten(d.title, 60)}" if d.title else d.name, d.source) for d in documents]
 
 
 def ingest_summary(report: IngestReport | None, refused: list[tuple[str, str]],
                    names: Mapping[str, str] | None = None) -> str:
-    """Per-file outcome of an upload as escaped HTML: indexed, unchanged or failed with the reason.
+    """Per-file outcome of an upload as escaped HTML: indexed, unchanged, not added (turned away before
+    indexing) or not indexed (reading it failed), with the reason.
 
     `refused` holds files turned away before indexing; `names` maps stored paths to uploaded names.
 
     >>> from core.records import IngestReport
     >>> r = IngestReport(added=["/u/a.txt"], failed=[("/u/b.pdf", "empty <file>")])
     >>> html_out = ingest_summary(r, [("c.exe", "unsupported file type")])
-    >>> "a.txt" in html_out, "empty &lt;file&gt;" in html_out, "c.exe" in html_out
-    (True, True, True)
+    >>> "a.txt</b>: indexed" in html_out, "b.pdf</b>: not indexed: empty &lt;file&gt;" in html_out
+    (True, True)
+    >>> "c.exe</b>: not added: unsupported file type" in html_out
+    True
     """
-    rows = [(o.name, o.status, o.reason) for o in outcomes(report, refused, dict(names or {}))]
-    if not rows:
-        return '<p class="ingest-empty">No file was received.</p>'
-    ok = sum(status in {"indexed", "updated", "unchanged"} for _, status, _ in rows)
-    items = "".join(f'<li class="ingest-{status}"><b>{html.escape(name)}</b>: {status}'
-                    f'{": " + html.escape(reason) if reason else ""}</li>' for name, status, reason in rows)
-    items += "".join(f'<li class="ingest-unreadable"><b>{html.escape(Path(source).name)}</b>: {html.escape(why)}</li>'
-                     for source, why in (report.unreadable_pages if report is not None else []))
-    seconds = f" in {report.seconds:.1f} s" if report is not None else ""
-    if report is not None and report.ocr_pages:
-        seconds += f" ({report.ocr_pages} scanned page{'s' if report.ocr_pages != 1 else ''} read by OCR in " \
-                   f"{report.ocr_seconds:.1f} s)"
-    return (f'<div class="ingest-result"><p>{ok} of {len(rows)} file{"s" if len(rows) != 1 else ""} '
-            f"indexed{seconds}.</p><ul>{items}</ul></div>")
+    rows = [(o.name, o.status, SHOWN_STATUS.get(o.status, o.status), o.reason)
+            for o in outcomes(report, refused, dict(names or {}))]
+    unreadable = [(Path(source).name, why) for source, why in (report.unreadable_pages if report else [])]
+    ok = sum(status in {"indexed", "updated", "unchanged"} for _, status, _, _ in rows)
+    return _html("documents.html", "ingest_summary", rows, ok, unreadable, report)
 
 
 def status_html(message: str, kind: str = "info") -> str:
@@ -515,4 +653,4 @@ def status_html(message: str, kind: str = "info") -> str:
     >>> status_html("<b>gone</b>", "error")
     '<p class="status status-error">&lt;b&gt;gone&lt;/b&gt;</p>'
     """
-    return f'<p class="status status-{html.escape(kind)}">{html.escape(message)}</p>'
+    return _html("documents.html", "status", message, kind)

@@ -10,10 +10,13 @@ import re
 import shutil
 import tempfile
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 MAX_NAME_CHARS = 120
+BLANK_CHECK_BYTES = 65_536   # a file this small or smaller is read to see whether it holds only whitespace
+EMPTY = "empty file: nothing to index"
 
 
 @dataclass(frozen=True)
@@ -28,10 +31,12 @@ class Outcome:
 
 @dataclass
 class Accepted:
-    """Uploads copied into the uploads folder (stored path -> uploaded name) and the ones refused."""
+    """Uploads copied into the uploads folder (stored path -> uploaded name), the ones refused, and the
+    earlier upload of the same name each one replaced (stored path -> where it was set aside)."""
 
     stored: dict[str, str] = field(default_factory=dict)
     refused: list[tuple[str, str]] = field(default_factory=list)
+    replaced: dict[str, str] = field(default_factory=dict)
 
 
 def outcomes(report, refused: list[tuple[str, str]], names: dict[str, str] | None = None) -> list[Outcome]:
@@ -85,12 +90,14 @@ def refusal(name: str, size: int, max_mb: float, supported: list[str]) -> str:
     "unsupported file type '.exe'; supported: .pdf, .txt"
     >>> refusal("a.txt", 30_000_000, 20.0, [".txt"])
     'file is 30.0 MB, over the 20 MB upload limit'
-    >>> refusal("a.TXT", 10, 20.0, [".txt"])
-    ''
+    >>> refusal("a.TXT", 10, 20.0, [".txt"]), refusal("a.txt", 0, 20.0, [".txt"])
+    ('', 'empty file: nothing to index')
     """
     suffix = Path(name).suffix.lower()
     if suffix not in supported:
         return f"unsupported file type {suffix or '(no extension)'!r}; supported: {', '.join(sorted(supported))}"
+    if size == 0:
+        return EMPTY
     if size > max_mb * 1e6:
         return f"file is {size / 1e6:.1f} MB, over the {max_mb:g} MB upload limit"
     return ""
@@ -106,7 +113,8 @@ def inside(folder: Path, path: Path) -> bool:
 
 
 def store(paths: list[str | Path], folder: Path, max_mb: float, supported: list[str]) -> Accepted:
-    """Copy acceptable uploads into `folder` under their safe base name (replacing an older upload of that name)."""
+    """Copy acceptable uploads into `folder` under their safe base name. An older upload of that name is set
+    aside, not deleted: `settle` deletes it once the new one is indexed, or puts it back if that fails."""
     result = Accepted()
     folder.mkdir(parents=True, exist_ok=True)
     for path in paths:
@@ -120,9 +128,40 @@ def store(paths: list[str | Path], folder: Path, max_mb: float, supported: list[
         if not inside(folder, target):
             result.refused.append((name, "file name not allowed"))
             continue
-        _copy(path, target)
+        aside = _set_aside(target)
+        try:
+            _copy(path, target)
+        except BaseException:
+            _put_back(aside, target)
+            raise
         result.stored[str(target)] = name
+        result.replaced.update({str(target): aside} if aside else {})
     return result
+
+
+def indexed(accepted: Accepted, ingest: Callable[[list[str]], object]):
+    """The report of `ingest` over the stored uploads (None when none was stored), then `settle`d: a
+    failed upload leaves no file, and the upload it replaced comes back."""
+    report = None
+    try:
+        report = ingest(list(accepted.stored)) if accepted.stored else None
+        return report
+    finally:
+        settle(accepted, report)
+
+
+def settle(accepted: Accepted, report) -> None:
+    """After indexing: each stored upload the report lists as failed (all of them when there is no report:
+    indexing itself failed) is deleted and the older upload it replaced put back; the older uploads the
+    others replaced are deleted."""
+    failed = {source for source, _ in report.failed} if report is not None else set(accepted.stored)
+    for target in accepted.stored:
+        aside = accepted.replaced.get(target, "")
+        if target in failed:
+            _unlink(target)
+            _put_back(aside, Path(target))
+        elif aside:
+            _unlink(aside)
 
 
 def _reason(path: Path, max_mb: float, supported: list[str]) -> str:
@@ -133,9 +172,36 @@ def _reason(path: Path, max_mb: float, supported: list[str]) -> str:
     """
     unreadable = "the upload could not be read"
     try:
-        return refusal(path.name, path.stat().st_size, max_mb, supported) if path.is_file() else unreadable  # NUL: no file
+        if not path.is_file():   # a NUL in the name: no file
+            return unreadable
+        return refusal(path.name, path.stat().st_size, max_mb, supported) or (EMPTY if _blank(path) else "")
     except OSError:
         return unreadable
+
+
+def _blank(path: Path) -> bool:
+    """Whether a small file holds only whitespace (nothing to index).
+
+    >>> import tempfile; blank = Path(tempfile.mkdtemp()) / "b.txt"; _ = blank.write_text("  \\n\\n ")
+    >>> _blank(blank), _blank(Path(__file__))
+    (True, False)
+    """
+    return path.stat().st_size <= BLANK_CHECK_BYTES and not path.read_bytes().strip()
+
+
+def _set_aside(target: Path) -> str:
+    """Move an earlier upload at `target` to a hidden name in its folder (a link is not kept); that name or ""."""
+    if target.is_symlink() or not target.is_file():
+        return ""
+    handle, aside = tempfile.mkstemp(dir=target.parent, prefix=".replaced-")
+    os.close(handle)
+    os.replace(target, aside)
+    return aside
+
+
+def _put_back(aside: str, target: Path) -> None:
+    if aside:
+        os.replace(aside, target)
 
 
 def _copy(source: Path, target: Path) -> None:

@@ -102,15 +102,14 @@ def _has_content(page) -> bool:
 
 
 def _hints(meta: dict[str, str], first_page: list[Line]) -> dict[str, str]:
-    """Title (the metadata's when meaningful, else the largest text on the first page), author, and the
-    creation date as a fallback when the text states none."""
+    """Title (the metadata's when meaningful, else the largest text on the first page) and author. No date:
+    the metadata's CreationDate is when the file was made (often the day it was printed or exported), not
+    the date the document states; `index.meta` reads that from the first page's dateline."""
     title = meta.get("Title", "").strip()
     if not meaningful_title(title):
         title = largest_text(first_page)
-    created = re.match(r"D:(\d{4})(\d{2})(\d{2})", meta.get("CreationDate", ""))
     author = meta.get("Author", "").strip()
-    found = {"title": title, "author": "" if author.lower() in ("anonymous", "unknown", "author") else author,
-             "fallback_date": "-".join(created.groups()) if created else ""}
+    found = {"title": title, "author": "" if author.lower() in ("anonymous", "unknown", "author") else author}
     return {k: v for k, v in found.items() if v}
 
 

@@ -16,7 +16,10 @@ with the `Tools` it may use and streams `Delta` events, then the final `Answer`:
             yield Answer(...)
 
 `RAG_MODE` (settings.answer.mode) takes any registered name, or `auto`: the
-LLM when one is configured, else `offline`.
+LLM when one is configured, else `offline`. A mode that needs something more (the
+`local` mode: an installed model) says whether it has it in a `ready(answer settings)`
+static method; a mode that is not ready is not offered, and a question asked in it is
+answered offline.
 """
 from __future__ import annotations
 
@@ -63,27 +66,34 @@ def modes() -> list[str]:
     """The values RAG_MODE accepts.
 
     >>> modes()
-    ['auto', 'offline', 'llm']
+    ['auto', 'offline', 'llm', 'local']
     """
     return [AUTO, *ANSWERERS]
 
 
-def resolve(requested: str | None, configured: str, llm_available: bool) -> str:
+def ready(mode: str, llm_available: bool, answer: AnswerSettings) -> bool:
+    """Whether a registered mode can answer now: one that needs an LLM only with one, one with a `ready`
+    check (the local model installed) only when it passes."""
+    check = getattr(ANSWERERS[mode], "ready", None)
+    return (llm_available or not ANSWERERS[mode].needs_llm) and (check is None or check(answer))
+
+
+def resolve(requested: str | None, configured: str, llm_available: bool, answer: AnswerSettings | None = None) -> str:
     """The mode a question is answered in: the requested one, else the configured one; `auto` is the LLM
-    when one is available, and a mode that needs an LLM falls back to `offline` when none is.
+    when one is available, and a mode that is not `ready` (no LLM, no local model) falls back to `offline`.
 
     >>> resolve(None, "auto", True), resolve(None, "auto", False), resolve("offline", "llm", True)
     ('llm', 'offline', 'offline')
     >>> resolve("poetry", "auto", False)
     Traceback (most recent call last):
-    core.errors.SettingsError: answer mode must be one of auto, offline, llm; not 'poetry'
+    core.errors.SettingsError: answer mode must be one of auto, offline, llm, local; not 'poetry'
     """
     mode = requested or configured
     if mode not in modes():
         raise SettingsError(f"answer mode must be one of {', '.join(modes())}; not {mode!r}")
     if mode == AUTO:
         mode = "llm" if llm_available else "offline"
-    return "offline" if ANSWERERS[mode].needs_llm and not llm_available else mode
+    return mode if ready(mode, llm_available, answer or AnswerSettings()) else "offline"
 
 
 def words(text: str) -> Iterator[Delta]:
@@ -96,4 +106,4 @@ def words(text: str) -> Iterator[Delta]:
         yield Delta(match.group())
 
 
-from rag.answer import extractive, llm  # noqa: E402,F401  (each registers its mode)
+from rag.answer import extractive, llm, local  # noqa: E402,F401  (each registers its mode)

@@ -14,13 +14,15 @@ from typing import Callable
 
 import numpy as np
 
-from core.records import Answer, Citation, Conflict, ScoredChunk
+from core.records import Answer, Citation, Conflict, Delta, ScoredChunk
 from rag.answer import Encode, Pieces, Tools, conflicts, register, words
 from rag.answer.conflicts import Reading
 from rag.answer.features import (Candidate, Pool, Question, analyse, candidates, maxsim, question_features,
                                  sentence_features)
 from rag.answer.model import AnswererModel, Linear, Scorer, load, sigmoid
+from rag.answer.reader import SENTENCES, Read, ReadRequest, reader_for
 from rag.answer.spans import span_candidates, span_features, span_text, token_stems
+from rag.citations import quotable
 from rag.conversation import standalone
 from text.terms import TYPE_WORDS, terms, tokens, word_count
 from text.values import parse
@@ -122,18 +124,19 @@ def scored_span(q: Question, cand: Candidate, model: Scorer) -> tuple[tuple[int,
         return None
     scores = model.scores(np.array([span_features(q, cand.text, toks, stems, s) for s in spans], np.float64))
     k = int(np.argmax(scores))
-    return span_text(cand.text, toks, spans[k]), sigmoid(float(scores[k]))
+    return span_text(cand.text, toks, spans[k], q.head), sigmoid(float(scores[k]))
 
 
 def trim(cand: Candidate, keep: str, limit: int = MAX_SENTENCE_WORDS) -> tuple[int, int]:
-    """A verbatim sub-span of a long sentence: the clauses around `keep`, at most `limit` words.
+    """A verbatim sub-span of a long sentence: the clauses around `keep`, at most `limit` words; a short
+    sentence whole, but for the number of a list item before it and a heading's colon after it.
 
     >>> c = Candidate(None, 0, 100, 140, "First part, second part with KEY, third part.")
-    >>> trim(c, "KEY", limit=6)
-    (112, 145)
+    >>> trim(c, "KEY", limit=6), trim(Candidate(None, 0, 100, 120, "3- It opened in May:"), "May")
+    ((112, 145), (103, 119))
     """
     if word_count(cand.text) <= limit:
-        return cand.start, cand.end
+        return quoted(cand)
     bounds = [0] + [m.end() for m in re.finditer(r"[,;:]\s", cand.text)] + [len(cand.text)]
     pieces = list(zip(bounds, bounds[1:]))
     at = cand.text.find(keep) if keep else 0
@@ -149,6 +152,13 @@ def trim(cand: Candidate, keep: str, limit: int = MAX_SENTENCE_WORDS) -> tuple[i
     text = cand.text[a:b]
     a += len(text) - len(text.lstrip())
     b -= len(text) - len(text.rstrip(" ,;:"))
+    a += quotable(cand.text[a:b])[0]
+    return cand.start + a, cand.start + b
+
+
+def quoted(cand: Candidate) -> tuple[int, int]:
+    """The document offsets of a sentence as quoted (see `rag.citations.quotable`)."""
+    a, b = quotable(cand.text)
     return cand.start + a, cand.start + b
 
 
@@ -167,14 +177,14 @@ def short_answer(assessment: Assessment, model: AnswererModel) -> str:
     return "" if word_count(text) >= word_count(best.text) - 1 else text
 
 
-def compose(assessment: Assessment, model: AnswererModel, max_words: int,
-            restating: Restating | None = None) -> tuple[str, str, list[Citation], list[Conflict]]:
+def compose(assessment: Assessment, model: AnswererModel, max_words: int, restating: Restating | None = None,
+            short: str | None = None) -> tuple[str, str, list[Citation], list[Conflict]]:
     """Answer text with [n] markers, its short answer, the citations the markers index, and the
     disagreements of other sources (each value quoted and cited, with a one-line note); `restating` finds
     passages that may copy the answer's sentence beyond those retrieved for the question."""
     ranked = assessment.ranked
     best = ranked[0]
-    short = short_answer(assessment, model)
+    short = short_answer(assessment, model) if short is None else short
     first = trim(best, short)
     cites = [Citation.of(best.chunk, first[0], first[1], assessment.confidence)]
     body = f"{cites[0].quote} [1]"
@@ -187,8 +197,8 @@ def compose(assessment: Assessment, model: AnswererModel, max_words: int,
         return f"{text} {conflicts.refinement(finer[0], cite, 2)}", short, cites + [cite], []
     second = next((c for c in ranked[1:4] if _worth_adding(c, best, assessment)), None)
     if second and word_count(text) + word_count(second.text) + 1 <= max_words:
-        cites.append(Citation.of(second.chunk, second.start, second.end, assessment.confidence))
-        text += f" {second.text} [2]"
+        cites.append(Citation.of(second.chunk, *quoted(second), assessment.confidence))
+        text += f" {cites[-1].quote} [2]"
     return text, short, cites, []
 
 
@@ -253,16 +263,48 @@ def answer(question: str, query: str, ranked: list[ScoredChunk], idf, max_idf: f
            restating: Restating | None = None) -> Answer:
     """The offline answer to `question` from the retrieved passages `ranked` (best first)."""
     model = model or load()
-    passages = [Citation.passage(s) for s in ranked]
     assessment = assess(question, query, ranked, idf, max_idf, model, encode, q_vector, rerank, pieces)
+    return conclude(Conclusion(question, query, ranked, threshold, max_words, restating), assessment, model)
+
+
+@dataclass(frozen=True)
+class Conclusion:
+    """What turns an assessment into an answer: the question, the passages, the refusal threshold, the word cap
+    and the search for copies of the answer's sentence."""
+
+    question: str
+    query: str
+    ranked: list[ScoredChunk]
+    threshold: float
+    max_words: int = 60
+    restating: Restating | None = None
+
+
+def conclude(c: Conclusion, assessment: Assessment, model: AnswererModel, read: Read | None = None) -> Answer:
+    """The answer or the refusal the assessment supports; with a reader's `read`, its sentence is the answer's
+    evidence and its phrase the short answer (the evidence model still decides whether to answer)."""
+    passages = [Citation.passage(s) for s in c.ranked]
     if not assessment.ranked:
-        return Answer(REFUSAL, [], True, question, query, "offline", passages=passages, confidence=0.0)
-    text, short, cites, found = compose(assessment, model, max_words, restating)
-    if assessment.confidence < threshold:
-        return Answer(REFUSAL, [], True, question, query, "offline", passages=passages,
+        return Answer(REFUSAL, [], True, c.question, c.query, "offline", passages=passages, confidence=0.0)
+    short = None
+    if read is not None:
+        assessment, short = reread(assessment, read)
+    text, short, cites, found = compose(assessment, model, c.max_words, c.restating, short)
+    if assessment.confidence < c.threshold:
+        return Answer(REFUSAL, [], True, c.question, c.query, "offline", passages=passages,
                       confidence=assessment.confidence, withheld=text)
-    return Answer(text, cites, False, question, query, "offline", short_answer=short, passages=passages,
+    return Answer(text, cites, False, c.question, c.query, "offline", short_answer=short, passages=passages,
                   confidence=assessment.confidence, conflicts=found)
+
+
+def reread(assessment: Assessment, read: Read) -> tuple[Assessment, str]:
+    """The assessment with the sentence the reader chose first, and the reader's phrase as the short answer
+    ('' when the phrase is the whole sentence: it adds nothing)."""
+    chosen = assessment.ranked[read.sentence]
+    ranked = [chosen] + [cand for cand in assessment.ranked if cand is not chosen]
+    short = read.text.strip(" ,;:")
+    return Assessment(assessment.question, ranked, assessment.confidence), \
+        "" if word_count(short) >= word_count(chosen.text) - 1 else short
 
 
 @register("offline")
@@ -275,20 +317,35 @@ class ExtractiveAnswerer:
         self.tools = tools
 
     def stream(self, question: str, history: list, retriever):
-        answer = self.answer(question, standalone(question, history), retriever)
-        yield from words(answer.text)
-        yield answer
+        """The extractive answer at once; where a reader is installed and the evidence is strong enough, its
+        words are provisional and the read answer (or, failing a verbatim read, the same one) follows."""
+        query = standalone(question, history)
+        conclusion, assessment, model = self.assessed(question, query, retriever)
+        answer = conclude(conclusion, assessment, model)
+        reader = None if answer.abstained else reader_for(self.tools.answer)
+        yield from (Delta(d.text, provisional=reader is not None) for d in words(answer.text))
+        if reader is None:
+            yield answer
+            return
+        sentences = [cand.text for cand in assessment.ranked[:SENTENCES]]
+        read = reader.run(ReadRequest(query, sentences, self.tools.answer.reader_seconds))
+        yield conclude(conclusion, assessment, model, read) if read else answer
 
     def answer(self, question: str, query: str, retriever) -> Answer:
-        """The answer to `question`, retrieving with `query` (the question made standalone)."""
+        """The extractive answer to `question`, retrieving with `query` (the question made standalone)."""
+        return conclude(*self.assessed(question, query, retriever))
+
+    def assessed(self, question: str, query: str, retriever) -> tuple[Conclusion, Assessment, AnswererModel]:
+        """The passages for `query`, the evidence model's assessment of them and what concluding needs."""
         tools, s = self.tools, self.tools.answer
         vector = tools.encode_one(query)
         ranked = retriever.search(query, vector)
-        corpus = retriever.corpus
-        model = model_of(s)
-        return answer(question, query, ranked, corpus.idf, corpus.max_idf, threshold_of(s, model),
-                      s.max_answer_words, vector, tools.encode, s.sentence_rerank, model, tools.pieces,
-                      _restating(retriever))
+        corpus, model = retriever.corpus, model_of(s)
+        assessment = assess(question, query, ranked, corpus.idf, corpus.max_idf, model, tools.encode, vector,
+                            s.sentence_rerank, tools.pieces)
+        conclusion = Conclusion(question, query, ranked, threshold_of(s, model), s.max_answer_words,
+                                _restating(retriever))
+        return conclusion, assessment, model
 
 
 def gate(question: str, query: str, ranked: list[ScoredChunk], retriever,

@@ -55,12 +55,13 @@ CUT_SHORT = ("length", "content_filter", "max_tokens")  # other finish_reasons (
 PLACEHOLDER_MODEL = "default"   # asked for when RAG_LLM_MODEL is empty and the server lists no model
 
 
-def make_llm(settings: LLMSettings, model: str):
+def make_llm(settings: LLMSettings, model: str, api_key: str = ""):
     """The llama-index OpenAI-compatible LLM; retries are ours (max_retries=0 below), so they do not multiply.
-    Replies are capped at RAG_LLM_MAX_TOKENS; each request's timeout is set when it is made."""
+    Replies are capped at RAG_LLM_MAX_TOKENS; each request's timeout is set when it is made. The key is
+    OPENAI_API_KEY unless one is given (the local model's)."""
     from llama_index.llms.openai_like import OpenAILike
 
-    return OpenAILike(model=model, api_base=base_url(settings), api_key=settings.api_key or "not-needed",
+    return OpenAILike(model=model, api_base=base_url(settings), api_key=api_key or settings.api_key or "not-needed",
                       timeout=settings.timeout, max_retries=0, is_chat_model=True, temperature=0.0,
                       context_window=16000, max_tokens=settings.max_tokens, http_client=http_client(settings))
 

@@ -15,8 +15,10 @@ from rag.answer.features import KINDS, Question
 from text.dates import MONTH
 from text.entities import PATTERNS
 from text.terms import STOPWORDS, stem, tokens
+from text.values import parse, whole_date
 
 MAX_TOKENS = 8
+DATE_PARTS = {"year": 0, "month": 1, "day": 2}   # 'what year ...?' names the part of a date it wants
 PREPOSITIONS = {"in", "on", "at", "by", "of", "from", "to", "for", "with", "as", "into", "during", "after", "before"}
 MONTH_RE = re.compile(rf"^(?:{MONTH})$")
 NUMBER_TAILS = {"million", "billion", "thousand", "hundred", "percent", "%"}
@@ -136,6 +138,18 @@ def token_stems(sentence: str, toks: list[tuple[int, int]]) -> list[str]:
     return out
 
 
-def span_text(sentence: str, toks: list[tuple[int, int]], span: tuple[int, int]) -> tuple[int, int]:
-    """Character offsets of a token range in the sentence."""
-    return toks[span[0]][0], toks[span[1] - 1][1]
+def span_text(sentence: str, toks: list[tuple[int, int]], span: tuple[int, int], head: str = "") -> tuple[int, int]:
+    """Character offsets of a token range in the sentence, widened to the whole date it is part of (a date
+    with its year), unless it states the part of a date the question names (`head` 'year', 'month', 'day').
+
+    >>> s = "Azerbaijan opens its embassy on March 29, 2023."
+    >>> [s[slice(*span_text(s, tokens(s), (5, 7), head))] for head in ("", "day", "year")]
+    ['March 29, 2023', 'March 29', 'March 29, 2023']
+    >>> s[slice(*span_text(s, tokens(s), (8, 9), "year"))], s[slice(*span_text(s, tokens(s), (3, 4)))]
+    ('2023', 'embassy')
+    """
+    start, end = toks[span[0]][0], toks[span[1] - 1][1]
+    value = parse(sentence[start:end])
+    if head in DATE_PARTS and value.kind == "date" and value.parts[DATE_PARTS[head]] is not None:
+        return start, end
+    return whole_date(sentence, start, end)
