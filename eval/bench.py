@@ -90,8 +90,8 @@ def corpus_chunks(folder: Path, settings: Settings) -> list[str]:
 # --- measurements
 def encoder_ceiling(embedder, texts: list[str], rounds: int = 1) -> dict:
     """Encoder speed on `texts` (the best of `rounds` runs: the least disturbed by other work on the machine)."""
-    embedder.encode(texts[:8])
-    seconds = min(timed(embedder.encode, texts)[0] for _ in range(rounds))
+    embedder.compute(texts[:8])
+    seconds = min(timed(embedder.compute, texts)[0] for _ in range(rounds))
     tokens = embedder.token_count(texts)
     return {"chunks": len(texts), "tokens": tokens, "seconds": round(seconds, 2),
             "tokens_per_s": round(tokens / seconds), "chunks_per_s": round(len(texts) / seconds, 1)}

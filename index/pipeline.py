@@ -107,30 +107,6 @@ def _chunks(raw: RawDocument, text: str, meta: dict, settings: IngestSettings,
     return keys, chunks
 
 
-class TextVectors:
-    """Vectors of chunk texts for one ingest, each distinct text encoded once (a folder of near-copies repeats
-    most of its chunks); at most `limit` texts are remembered, so memory stays bounded on a large ingest.
-
-    >>> calls = []
-    >>> vectors = TextVectors(lambda texts: calls.append(list(texts)) or [[len(t)] for t in texts])
-    >>> vectors(["ab", "c", "ab"]), vectors(["c", "def"]), calls, vectors.encoded
-    ([[2], [1], [2]], [[1], [3]], [['ab', 'c'], ['def']], 3)
-    """
-
-    def __init__(self, encode: Callable[[list[str]], list], limit: int = 50_000):
-        self.encode, self.limit, self.memo, self.encoded = encode, limit, {}, 0
-
-    def __call__(self, texts: list[str]) -> list:
-        new = [t for t in dict.fromkeys(texts) if t not in self.memo]
-        if len(self.memo) + len(new) > self.limit:
-            self.memo.clear()
-            new = list(dict.fromkeys(texts))
-        if new:
-            self.memo.update(zip(new, self.encode(new)))
-            self.encoded += len(new)
-        return [self.memo[t] for t in texts]
-
-
 class Ingestor:
     def __init__(self, settings: IngestSettings, store: Store, embedder: Embedder, lexicon=None):
         self.settings, self.store, self.embedder, self.lexicon = settings, store, embedder, lexicon
@@ -181,24 +157,23 @@ class Ingestor:
     def _index(self, todo: list[Prepared], committed: dict[str, DocumentInfo], report: IngestReport,
                progress: Progress | None) -> None:
         total = sum(len(p.chunks) for p in todo)
-        done, texts = 0, TextVectors(self.embedder.encode)
+        done = 0
         for window in _windows(todo, WINDOW_CHUNKS):
-            report.chunks_embedded += self._embed(window, committed, texts)
+            report.chunks_embedded += self._embed(window, committed)
             self._write(window, committed, report)
             done += sum(len(p.chunks) for p in window)
             _tell(progress, done, total, f"embedded {done}/{total} chunks")
 
-    def _embed(self, window: list[Prepared], committed: dict[str, DocumentInfo], texts: "TextVectors") -> int:
-        """Vectors for every chunk of the window; stored vectors are reused, and a text met before in this
-        ingest is not encoded again. The number of texts encoded."""
+    def _embed(self, window: list[Prepared], committed: dict[str, DocumentInfo]) -> int:
+        """Vectors for every chunk of the window; stored vectors are reused, not recomputed (and the encoder
+        encodes a text it met recently once: a folder of near-copies repeats most of its chunks)."""
         wanted = [c for p in window for c in p.chunks]
         known = self._stored_vectors(window, committed)
         missing = [c for c in wanted if c.id not in known]
-        encoded = texts.encoded
-        known.update(zip((c.id for c in missing), texts([c.text for c in missing])))
+        known.update(zip((c.id for c in missing), self.embedder.encode([c.text for c in missing])))
         for prepared in window:
             prepared.vectors = [known[c.id] for c in prepared.chunks]
-        return texts.encoded - encoded
+        return len(missing)
 
     def _stored_vectors(self, window: list[Prepared], committed: dict[str, DocumentInfo]) -> dict[str, list[float]]:
         """Stored vectors by chunk id: of this version's chunks, or of the same passages in the committed version."""

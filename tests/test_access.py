@@ -160,7 +160,7 @@ def test_refused_uploads_are_told_and_server_files_cannot_be_passed_off_as_uploa
     url, index, indexed = served
     tool = send(session, url, "tool.exe", b"MZ\x00\x00")
     kind, (summary, *_) = call(session, url, "upload", [[file_data(tool)], []])
-    assert kind == "complete" and "tool.exe</b>: refused: unsupported file type '.exe'" in html.unescape(summary)
+    assert kind == "complete" and "tool.exe</b>: not added: unsupported file type '.exe'" in html.unescape(summary)
     code, body = response(session, url + "gradio_api/upload", *multipart("big.txt", b"x" * (CAP_BYTES + 1)))
     assert code == 413 and f"maximum allowed size of {CAP_BYTES} bytes" in body.decode()
     server_file = tmp_path / "server_notes.txt"
@@ -190,6 +190,6 @@ def test_names_with_nul_or_newline_and_dangling_links_stay_inside(tmp_path, embe
     summary, table, *_ = handlers.upload([str(inbox / "report.txt"), str(inbox / "line\nbreak.txt"),
                                           str(inbox / "nul\x00.txt")], [])
     assert "report.txt</b>: indexed" in summary and "line_break.txt" in table
-    assert "refused: the upload could not be read" in summary     # the NUL name, told and skipped
+    assert "not added: the upload could not be read" in summary     # the NUL name, told and skipped
     assert not target.exists() and not (folder / "report.txt").is_symlink()
     assert sorted(p.name for p in folder.iterdir()) == ["line_break.txt", "report.txt"]
