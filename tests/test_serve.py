@@ -26,6 +26,7 @@ from llama_index.llms.openai_like import OpenAILike
 from conftest import free_port
 from fake_openai import FakeOpenAI
 from rag import Assistant
+from rag.local import models
 from serve.api import create_app
 from test_answers import ANALYSIS, ANSWERABLE, JPOST
 
@@ -117,7 +118,8 @@ def test_a_question_the_documents_do_not_answer_is_refused(api):
 
 
 def test_models_are_the_answer_modes_and_an_unknown_one_is_named(api):
-    assert [m.id for m in api.models.list()] == ["auto", "offline"]   # no LLM configured: no llm mode
+    local = ["local"] if models.find(None, models.cache_dir()) else []  # `make model` installed the local model
+    assert [m.id for m in api.models.list()] == ["auto", "offline", *local]   # no LLM configured: no llm mode
     with pytest.raises(openai.NotFoundError) as raised:
         api.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": QUESTION}])
     error = raised.value.body
@@ -298,8 +300,12 @@ def test_upload_ask_delete_through_the_documents_api(writable, corpus_dir, tmp_p
 
 
 def test_questions_are_answered_while_an_upload_is_indexing(writable, corpus_dir):
+    from index.embed import Embedder
+
     files = [("files", (p.name, p.read_bytes())) for p in sorted(corpus_dir.iterdir())]
-    with running(create_app(writable, writable.settings.replace(ui_upload_mb=20.0), ui=False)) as url:
+    # an encoder that has not met the corpus (the session's remembers the vectors it made), so the upload encodes
+    fresh = Assistant(settings=writable.settings, store=writable.store, embedder=Embedder())
+    with running(create_app(fresh, fresh.settings.replace(ui_upload_mb=20.0), ui=False)) as url:
         api, answered = client(url), []
         with ThreadPoolExecutor(1) as pool:
             upload = pool.submit(httpx.post, url + "/v1/documents", files=files, timeout=300)

@@ -31,17 +31,18 @@ PATTERNS = {
 
 
 def value_around(text: str, start: int, end: int) -> tuple[int, int]:
-    """The span [start, end) widened to the whole amount, date or number-with-unit of `text` it lies in (a number
-    is stated with its currency, scale and unit); unchanged when it lies in none.
+    """The span [start, end) widened to the whole amount, date or figure-with-unit of `text` it lies in (a figure
+    is stated with its currency, scale and unit; a number word is a count as it stands); unchanged when it lies
+    in none.
 
     >>> s = "It paid $120 million for two satellites on March 29, 2023, 20 kilometers away."
     >>> [s[slice(*value_around(s, s.find(w), s.find(w) + len(w)))] for w in ("120", "two", "March 29", "paid")]
-    ['$120 million', 'two satellites', 'March 29, 2023', 'paid']
+    ['$120 million', 'two', 'March 29, 2023', 'paid']
     >>> s[slice(*value_around(s, s.find(", 20 ") + 2, s.find(", 20 ") + 4))]
     '20 kilometers'
     """
     around = [m.span() for kind in ("money", "date", "number") for m in PATTERNS[kind].finditer(text)
-              if m.start() <= start and end <= m.end()]
+              if m.start() <= start and end <= m.end() and (kind != "number" or m.group()[0].isdigit())]
     return max(around, key=lambda span: span[1] - span[0], default=(start, end))
 
 
