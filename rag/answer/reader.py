@@ -80,9 +80,9 @@ def parse(reply: str, sentences: list[str], seconds: float = 0.0) -> Read | None
     """The reply's phrase, located verbatim in the sentence it names, else in the first sentence that holds it
     (a small model often numbers wrongly, or not at all); None for 'none' or a phrase no sentence holds.
 
-    >>> parse("[2]: the Tamar field.", ["Ann won.", "SOCAR bought 10% of the Tamar field."])
-    Read(sentence=1, start=20, end=35, text='the Tamar field', seconds=0.0)
-    >>> parse("1: 10%", ["Ann won.", "SOCAR bought 10% of it."]).sentence, parse("Ann", ["Ann won."]).text
+    >>> parse("[2]: the Kestrel mine.", ["Ann won.", "Norvale bought 10% of the Kestrel mine."])
+    Read(sentence=1, start=22, end=38, text='the Kestrel mine', seconds=0.0)
+    >>> parse("1: 10%", ["Ann won.", "Norvale bought 10% of it."]).sentence, parse("Ann", ["Ann won."]).text
     (1, 'Ann')
     >>> parse("1: Paris", ["Ann won."]), parse("none", ["Ann won."]), parse("", ["Ann won."])
     (None, None, None)
