@@ -376,7 +376,8 @@ def eval_command(gold: Optional[Path] = typer.Option(None, help="Gold set (JSONL
                  baseline: Optional[Path] = typer.Option(None, "--baseline", help="A previous run's folder: the "
                                                          "report shows what changed since it"),
                  robustness: Optional[str] = typer.Option(
-                     None, "--robustness", help="all, or some of negative,noise,duplication,conflict,unaltered: "
+                     None, "--robustness", help="all, or some of negative,noise,duplication,conflict,unaltered,"
+                                                "versions[:N],distractors[:N] (e.g. versions:20,distractors:646): "
                                                 "constructed suites scored beside the plain run"),
                  index_dir: Optional[Path] = typer.Option(
                      None, "--index-dir", help="Answer from this index (default: an index of the corpus alone, "

@@ -198,6 +198,7 @@ class Answer:
     withheld: str = ""              # on a refusal: the answer the evidence was too weak for (for eval curves)
     conflicts: list[Conflict] = field(default_factory=list)  # where the sources disagree on the answer
     invalid_markers: int = 0         # an LLM reply's [n] markers that pointed at no passage (removed)
+    kind: str = ""                   # the kind of question answered: fact, summary, reasons, list, ... (rag.answer.kinds)
 
     def to_dict(self) -> dict[str, Any]:
         return plain(asdict(self))

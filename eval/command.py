@@ -97,6 +97,8 @@ def run_robustness(items: list, corpus: Path, out_dir: Path, settings: Settings,
         scored = _negative(items, folder, assistant) if suite == "negative" else \
             _with_values(run(robustness.asked(suite, items, corpus), assistant, progress).items, items, corpus)
         figures[suite] = robustness.summarise(suite, scored, before)
+        if robustness.split_suite(suite)[0] in robustness.COUNTED:
+            figures[suite]["added"] = len(robustness.corpus_files(folder)) - len(robustness.corpus_files(corpus))
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     (Path(out_dir) / "robustness.json").write_text(json.dumps(figures, indent=2))
     return figures

@@ -172,7 +172,30 @@ def aggregate(items: list[dict]) -> dict:
         summary["tradeoff"] = tradeoff(items)
     summary["by_kind"] = {kind: {"n": len(group), "accuracy": average(group, "correct")}
                           for kind, group in _group(items).items()}
+    summary["by_question_kind"] = by_question_kind(items)
     return summary
+
+
+def by_question_kind(items: list[dict]) -> dict[str, dict]:
+    """Figures by the kind of question the assistant took each item for (fact, summary, reasons, list, ...):
+    how many, the share answered right, the share refused, and the share of answerable ones answered right.
+
+    >>> by_question_kind([{"question_kind": "list", "kind": "name", "correct": True, "abstained": False},
+    ...                   {"question_kind": "list", "kind": "unanswerable", "correct": True, "abstained": True}])
+    {'list': {'n': 2, 'accuracy': 1.0, 'refused': 0.5, 'answerable_correct': 1.0}}
+    """
+    groups: dict[str, list[dict]] = {}
+    for item in items:
+        groups.setdefault(item.get("question_kind") or "unknown", []).append(item)
+    return {kind: {"n": len(group), "accuracy": _share(group, "correct"), "refused": _share(group, "abstained"),
+                   "answerable_correct": _share([i for i in group if i["kind"] != "unanswerable"], "correct")}
+            for kind, group in sorted(groups.items())}
+
+
+def _share(items: list[dict], key: str) -> float | None:
+    """`average` of a yes/no score as a float (None without items)."""
+    value = average(items, key)
+    return None if value is None else float(value)
 
 
 def llm_outcomes(items: list[dict]) -> dict:

@@ -98,6 +98,7 @@ def markdown(report, title: str, plots: list[str]) -> str:
     lines += _fallback_lines(report.summary.get("llm_fallbacks_by_reason"))
     lines += ["", "## By kind", "", "| kind | n | accuracy |", "|---|---|---|"]
     lines += [f"| {k} | {v['n']} | {fmt(v['accuracy'])} |" for k, v in report.summary["by_kind"].items()]
+    lines += _question_kind_lines(report.summary.get("by_question_kind"))
     lines += [""] + [f"![{p}]({p})" for p in plots]
     lines += ["", f"## Failed items ({len(failed(report.items))}), by kind"]
     for kind, items in _by_kind(failed(report.items)).items():
@@ -106,6 +107,20 @@ def markdown(report, title: str, plots: list[str]) -> str:
         lines += [f"| {i['id']} | {_cell(i['question'])} | {_cell('; '.join(i['answers']))} | "
                   f"{_cell(i['answer'])} | {_cell(_first_quote(i))} |" for i in items]
     return "\n".join(lines) + "\n"
+
+
+def _question_kind_lines(kinds: dict | None) -> list[str]:
+    """The figures by the kind of question the assistant took each item for (rag.answer.kinds).
+
+    >>> _question_kind_lines({"list": {"n": 2, "accuracy": 0.5, "refused": 0.0, "answerable_correct": 0.5}})[-1]
+    '| list | 2 | 0.500 | 0.000 | 0.500 |'
+    """
+    if not kinds:
+        return []
+    lines = ["", "## By question kind (as the assistant read the question)", "",
+             "| question kind | n | accuracy | refused | answerable answered right |", "|---|---|---|---|---|"]
+    return lines + [f"| {k} | {v['n']} | {fmt(v['accuracy'])} | {fmt(v['refused'])} | {fmt(v['answerable_correct'])} |"
+                    for k, v in kinds.items()]
 
 
 def _tradeoff_lines(rows: list[dict] | None) -> list[str]:

@@ -34,7 +34,8 @@ def score_item(item: GoldItem, answer: Answer, latency_ms: float, text_of: Calla
     correct = answer.abstained if not item.answerable else (
         not answer.abstained and metrics.contains(answer.text, item.answers, max_words))
     return {
-        "id": item.id, "question": item.question, "kind": item.kind, "answers": item.answers,
+        "id": item.id, "question": item.question, "kind": item.kind, "question_kind": answer.kind,
+        "answers": item.answers,
         "sources": item.sources, "answer": answer.text, "short_answer": answer.short_answer,
         "abstained": answer.abstained, "withheld": answer.withheld, "mode": answer.mode, "notice": answer.notice,
         "standalone_question": answer.standalone_question,

@@ -161,7 +161,8 @@ def test_runs_of_different_corpora_are_not_compared_unless_forced(runs, tmp_path
 def test_robustness_suites_write_their_figures(embedder, corpus_dir, tmp_path):
     settings = Settings(index_dir=tmp_path / ".index")
     result = command.run_gold(SAMPLE_GOLD, corpus_dir, tmp_path / "out", settings, embedder=embedder,
-                              suites=["negative", "noise", "duplication", "conflict", "unaltered"])
+                              suites=["negative", "noise", "duplication", "conflict", "unaltered", "versions:1",
+                                      "distractors:20"])
     written = json.loads((tmp_path / "out" / "robustness.json").read_text())
     assert written == result.summary["robustness"]
     assert written["negative"]["n"] == 85 and 0.5 <= written["negative"]["refused"] <= 1.0
@@ -176,3 +177,11 @@ def test_robustness_suites_write_their_figures(embedder, corpus_dir, tmp_path):
     assert len(copies) == 3 * 5 and altered
     assert "765 kilometers" not in next(p for p in altered if "003_" in p.name).read_text()
     assert not (corpus_dir / copies[0]).exists()                   # the user's corpus folder is never written
+    for suite, added in (("versions:1", 5), ("distractors:20", 20)):   # every item asked again beside the additions
+        shift = written[suite]
+        assert shift["n"] == 108 and shift["added"] == added
+        assert shift["plain_accuracy"] == round(result.summary["accuracy"], 4)
+        assert shift["accuracy_change"] == round(shift["accuracy"] - shift["plain_accuracy"], 4)
+        assert len(shift["right_to_wrong"]) == shift["worse"] and 0 <= shift["accuracy_p"] <= 1
+        assert shift["verdict"] == "no significant change", shift    # (1 and 3 of 108 items flipped, measured)
+    assert (variants / "versions-1" / "000_fa8bb00622d1fd93 (1).txt").exists()

@@ -2,6 +2,9 @@
 BM25 it replaced, and the index heals from the store after a crash or a lost file."""
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import bm25s
 import pytest
 
@@ -30,11 +33,27 @@ def reference_ranking(store, query: str, n: int) -> list[str]:
     return [chunks[i].id for i, s in zip(ids[0], scores[0]) if s > 0]
 
 
+@pytest.fixture(scope="module")
+def distinct(tmp_path_factory, embedder, sample):
+    """The sample corpus without the documents that copy another (near-duplicates are one family in the term
+    statistics, which plain BM25 does not know): here the ranking must be exactly the BM25 it replaced."""
+    folder = tmp_path_factory.mktemp("distinct")
+    originals = [Path(s) for s, d in sample.corpus.documents.items() if not d.duplicate_of]
+    assert len(originals) < len(sample.corpus.documents), "the sample corpus holds a near-copy"
+    for path in originals:
+        shutil.copy(path, folder / path.name)
+    assistant = Assistant(tmp_path_factory.mktemp("distinct-index"), embedder=embedder)
+    assistant.ingest([folder])
+    assert set(assistant.corpus.weights.values()) == {1.0}
+    return assistant
+
+
 @pytest.mark.parametrize("query", [BORDER, "embassy Tel Aviv opened", "Aslanov money offered spying",
                                    "Strategic Council for Foreign Relations chairman"])
-def test_lexical_ranking_is_the_bm25_it_replaced(sample, query):
-    found = sample.corpus.bm25.search(query, 10)
-    assert found == reference_ranking(sample.store, query, 10)
+def test_lexical_ranking_is_the_bm25_it_replaced(distinct, query):
+    found = distinct.corpus.bm25.search(query, 10)
+    assert found == reference_ranking(distinct.store, query, 10)
+
 
 
 def test_a_new_process_answers_without_reading_the_passages(sample, embedder, monkeypatch):

@@ -9,12 +9,14 @@ compare — the same value in another form, the same value said more precisely, 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from functools import lru_cache
 
 from text.dates import ENGLISH_MONTHS
 from text.sentences import split_sentences
-from text.terms import STOPWORDS, stem, tokens
+from text.terms import STOPWORDS, stem
 
 _MONTH = "|".join(sorted(ENGLISH_MONTHS, key=len, reverse=True))
 DAY_MONTH_RE = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH})\b\.?,?(?:\s+(\d{{4}}))?", re.I)
@@ -219,9 +221,23 @@ def _words_relation(a: set, b: set) -> str:
     return "differs"
 
 
-def restated_otherwise(a: str, b: str) -> bool:
+ANSWER_VALUES = {"date": {"date"}, "number": {"count"}, "money": {"amount", "count"}, "person": {"name"},
+                 "place": {"name"}}   # the values that answer each kind of question (`text.questions.answer_type`)
+
+
+def answer_values(kind: str) -> set[str] | None:
+    """The kinds of value that answer a kind of question; None (any value) for 'why' and other questions,
+    whose answer is a sentence rather than a value.
+
+    >>> sorted(answer_values("money")), answer_values("reason")
+    (['amount', 'count'], None)
+    """
+    return ANSWER_VALUES.get(kind)
+
+
+def restated_otherwise(a: str, b: str, kinds: set[str] | None = None) -> bool:
     """Whether a sentence of `b` states a sentence of `a` with other values: the same sentence but for a few
-    runs of words, at least one of them a value (a date, number, amount or name).
+    runs of words, at least one of them a value (a date, number, amount or name; of `kinds` when given).
 
     >>> restated_otherwise("It opened. The border is 765 km long.", "The border is 098 km long. It opened.")
     True
@@ -229,20 +245,51 @@ def restated_otherwise(a: str, b: str) -> bool:
     False
     >>> restated_otherwise("The border, officials said, is 765 km long.", "The border, officials stated, is 765 km long.")
     False
+    >>> restated_otherwise("Tehran accuses Baku (3) of it.", "Tehran accuses Baku (4) of it.", kinds={"name"})
+    False
+    """
+    return bool(restated_sentences(a, b, kinds))
+
+
+def restated_sentences(a: str, b: str, kinds: set[str] | None = None, skip: frozenset[int] = frozenset()) -> list[int]:
+    """The sentences of `a` (by position, those in `skip` left out) that a sentence of `b` states with other
+    values (of `kinds` when given), and `b` does not also state unchanged.
+
+    >>> restated_sentences("It opened in 1794. The border is 765 km.", "It opened in 1794. The border is 098 km.")
+    [1]
     """
     ours = [a[i:j] for i, j in split_sentences(a)]
-    theirs = {b[i:j] for i, j in split_sentences(b)} - set(ours)
-    return any(value_changed(changed_runs(x, y)) for x in ours for y in theirs)
+    said = {b[i:j] for i, j in split_sentences(b)}
+    theirs = said - set(ours)
+    return [k for k, x in enumerate(ours) if k not in skip and x not in said and
+            any(value_changed(changed_runs(x, y), kinds) for y in theirs)]
 
 
-def value_changed(runs: list[tuple[str, str]]) -> bool:
+def value_changed(runs: list[tuple[str, str]], kinds: set[str] | None = None) -> bool:
     """Whether one of the changed runs is a value (a date, number, amount or name) on either side, not an
-    edit of wording.
+    edit of wording; with `kinds`, whether one is a value of those kinds on both sides (one such value
+    replaced by another: 'Azerbaijani' turned into 'Azerbaijan (4)i' disputes no name).
 
     >>> value_changed([("said", "stated")]), value_changed([("765", "098")]), value_changed([("toxic waste", "Venn")])
     (False, True, True)
+    >>> value_changed([("3", "4")], kinds={"name"}), value_changed([("Rollo", "Venn")], kinds={"name"})
+    (False, True)
+    >>> value_changed([("Azerbaijani", "Azerbaijan (4)i")], kinds={"name"})
+    False
     """
-    return any(parse(x).kind != "phrase" or parse(y).kind != "phrase" for x, y in runs)
+    if kinds is None:
+        return any(is_value(x) or is_value(y) for x, y in runs)
+    return any(is_value(x, kinds) and is_value(y, kinds) for x, y in runs)
+
+
+def is_value(text: str, kinds: set[str] | None = None) -> bool:
+    """Whether a text is a value (of `kinds` when given) rather than a phrase.
+
+    >>> is_value("1794"), is_value("the old town"), is_value("(3)", {"date"})
+    (True, False, False)
+    """
+    kind = parse(text).kind
+    return kind != "phrase" and (kinds is None or kind in kinds)
 
 
 MAX_CHANGED_RUNS = 3     # more changed runs than this make another sentence, not another value
@@ -262,12 +309,39 @@ def changed_runs(a: str, b: str) -> list[tuple[str, str]]:
     >>> changed_runs("Rollo led the Vikings in 911.", "Hastein sailed south in 860.")
     []
     """
-    ta, tb = tokens(a), tokens(b)
-    wa, wb = [a[i:j] for i, j in ta], [b[i:j] for i, j in tb]
+    return [(a[i:j], b[k:m]) for i, j, k, m in changed_spans(a, b)]
+
+
+def changed_spans(a: str, b: str) -> list[tuple[int, int, int, int]]:
+    """The runs of `changed_runs` as offsets: (start, end) in `a`, then (start, end) in `b`.
+
+    >>> changed_spans("The border is 765 km long.", "The border is 098 km long.")
+    [(14, 17, 14, 17)]
+    """
+    (ta, wa, ca), (tb, wb, cb) = _words(a), _words(b)
+    if sum((ca & cb).values()) < max(MIN_SHARED_WORDS, len(wa) / 2):     # too few words shared, at best
+        return []
     blocks = [op for op in SequenceMatcher(None, wa, wb, autojunk=False).get_opcodes() if op[0] != "equal"]
     changed = sum(i2 - i1 for _, i1, i2, _, _ in blocks)
     if not blocks or len(blocks) > MAX_CHANGED_RUNS or len(wa) - changed < max(MIN_SHARED_WORDS, len(wa) / 2):
         return []
     if any(i2 == i1 or j2 == j1 for _, i1, i2, j1, j2 in blocks):     # words only added or removed: no value
         return []
-    return [(a[ta[i1][0]:ta[i2 - 1][1]], b[tb[j1][0]:tb[j2 - 1][1]]) for _, i1, i2, j1, j2 in blocks]
+    return [(ta[i1][0], ta[i2 - 1][1], tb[j1][0], tb[j2 - 1][1]) for _, i1, i2, j1, j2 in blocks]
+
+
+PIECE_RE = re.compile(r"[$£€]?\d[\d,.]*\d%?|[$£€]?\d%?|\w+|[^\w\s]")   # `text.terms.TOKEN_RE`, words split at - and ’
+
+
+@lru_cache(maxsize=4096)
+def _words(sentence: str) -> tuple[list[tuple[int, int]], list[str], Counter]:
+    """A sentence's tokens as compared (spans, words, the words' counts): numbers, punctuation and words, a
+    hyphenated or possessive word in pieces, so that a word added inside one ('Azerbaijan (2)-Israel',
+    'Azerbaijan (2)’s') is seen as added, not as another value.
+
+    >>> _words("Azerbaijan’s Azerbaijan-Israel ties, $4.5m")[1]
+    ['Azerbaijan', '’', 's', 'Azerbaijan', '-', 'Israel', 'ties', ',', '$4.5', 'm']
+    """
+    spans = [m.span() for m in PIECE_RE.finditer(sentence)]
+    words = [sentence[i:j] for i, j in spans]
+    return spans, words, Counter(words)

@@ -24,19 +24,21 @@ facts (another year, another arrest), not a dispute.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from core.records import Citation, Conflict, ConflictValue
 from rag.answer.features import Candidate
-from text.terms import terms
-from text.values import Value, changed_runs, compare, parse, value_changed
+from text.entities import PATTERNS
+from text.terms import WORD_RE, terms
+from text.values import (ANSWER_VALUES, MIN_SHARED_WORDS, Value, answer_values, changed_spans, compare,
+                         date_values, is_value, parse)
 
 MAX_VALUES = 3            # values shown in one disagreement (the answer's and two others at most)
 TITLE_WORDS = 8
 LIKELY = 0.5              # the span model's decision point: a value more likely than not the answer
-VALUE_KINDS = {"date": {"date"}, "number": {"count"}, "money": {"amount", "count"}, "person": {"name"},
-               "place": {"name"}}   # the values that answer each kind of question (others are not compared)
+VALUE_KINDS = ANSWER_VALUES   # the values that answer each kind of question (others are not compared)
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,8 @@ def readings(best: Reading, kind: str, asked: Iterable[str], ranked: list[Candid
     for cand, ranked_here in [*((c, True) for c in ranked), *((c, False) for c in extra)]:
         if unit(cand) == unit(best.cand) or cand.text in own:
             continue
-        changed = copied_value(best.value.text, changed_runs(best.cand.text, cand.text))
+        runs, inside = value_runs(best.value.text, best.cand.text, cand.text)
+        changed = copied_value(best.value.text, runs, answer_values(kind), inside, best.value.kind in wanted)
         if changed:
             out.append(Reading(cand, parse(changed[1]), copy=True, was=changed[0]))
         elif ranked_here and best.value.kind in wanted and best.cand.score - cand.score <= max_gap and \
@@ -104,30 +107,62 @@ def overlaps(run: str, value: str) -> bool:
     return bool(set(terms(run)) & set(terms(value)))
 
 
-def copied_value(value: str, runs: list[tuple[str, str]]) -> tuple[str, str] | None:
+def value_runs(value: str, sentence: str, copy: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The runs changed between the answer's `sentence` and a `copy` of it, and those of them inside the answer's
+    `value` where it stands in the sentence (by shared words when the value is not in it verbatim).
+
+    >>> value_runs("November 2, 2022", "Baku (2) said on November 2, 2022.", "Baku (1) said on November 2, 2022.")
+    ([('2', '1')], [])
+    """
+    spans = changed_spans(sentence, copy)
+    runs = [(sentence[i:j], copy[k:m]) for i, j, k, m in spans]
+    at = sentence.find(value) if value else -1
+    if at < 0:
+        return runs, [(old, new) for old, new in runs if overlaps(old, value)]
+    return runs, [run for run, (i, j, _, _) in zip(runs, spans) if i < at + len(value) and at < j]
+
+
+def copied_value(value: str, runs: list[tuple[str, str]], kinds: set[str] | None = None,
+                 inside: list[tuple[str, str]] | None = None, settled: bool = False) -> tuple[str, str] | None:
     """Of the runs changed between the answer's sentence and a copy of it, the one that disagrees: the run
-    inside the answer's value (returned as the whole value, changed), else the first run that is a value
-    itself (a date, number, amount or name on either side); None when only wording changed.
+    inside the answer's value (`inside` when known, else those sharing its words; returned as the whole value,
+    changed), else the first run that is a value itself (a date, number, amount or name on either side; of
+    `kinds`, those that answer the question, when given, else of the kind of the answer's value when it has
+    one); None when only wording changed. When the answer's value is `settled` (a likely value of the kind
+    asked), a value changed elsewhere in its sentence is another fact: 'Azerbaijan (4)' beside
+    'Azerbaijan (3)' disputes no count of 20 million.
 
     >>> copied_value("$1.5 billion", [("said", "stated"), ("$1.5", "$4.8")])
     ('$1.5 billion', '$4.8 billion')
     >>> copied_value("real life", [("other parts", "Alderic Venn")]), copied_value("x", [("said", "stated")])
     (('other parts', 'Alderic Venn'), None)
+    >>> copied_value("20 million", [("3", "4")], {"count"}), copied_value("20 million", [("3", "4")], settled=True)
+    (('3', '4'), None)
+    >>> copied_value("the council", [("3", "4")], {"name"}), copied_value("Benjamin Netanyahu", [("3", "4")])
+    (None, None)
     """
-    inside = [(old, new) for old, new in runs if overlaps(old, value)]
+    inside = [(old, new) for old, new in runs if overlaps(old, value)] if inside is None else inside
     if inside:
         return value, swap(value, *inside[0])
-    return next(((old, new) for old, new in runs if value_changed([(old, new)])), None)
+    if settled:
+        return None
+    mine = parse(value).kind
+    kinds = {mine} if kinds is None and mine != "phrase" else kinds
+    return next(((old, new) for old, new in runs if is_value(old, kinds) or is_value(new, kinds)), None)
 
 
 def swap(value: str, old: str, new: str) -> str:
     """The other document's value: the answer's value with the changed run replaced (the run itself when
     the answer's value does not hold it).
 
-    >>> swap("$1.5 billion", "$1.5", "$4.8"), swap("Rollo", "911", "860")
-    ('$4.8 billion', '860')
+    Only the first whole run changes: a digit inside another number is not the run.
+
+    >>> swap("$1.5 billion", "$1.5", "$4.8"), swap("Rollo", "911", "860"), swap("November 2, 2022", "2", "5")
+    ('$4.8 billion', '860', 'November 5, 2022')
     """
-    return value.replace(old, new) if old in value else new
+    run = re.compile(rf"(?<![0-9A-Za-z]){re.escape(old)}(?![0-9A-Za-z]|[.,]\d)")
+    changed, count = run.subn(lambda _: new, value, count=1)
+    return changed if count else new
 
 
 def disagreements(first: Reading, others: list[Reading]) -> tuple[list[Reading], list[Reading]]:
@@ -209,3 +244,92 @@ def refinement(reading: Reading, citation: Citation, number: int) -> str:
     '"Analysis" gives it more precisely: November 2, 2022 [2].'
     """
     return f"{label(citation)} gives it more precisely: {reading.value.text} [{number}]."
+
+
+# --- a scan of many passages for disagreements, without a question (on demand: `rag.answer.scan`)
+SCANNED = {"date": "When", "count": "How many", "amount": "How much"}   # value kinds compared, and how each is asked
+MIN_PREDICATE = 2         # terms outside names two sentences share when they make one statement ('announced', 'arrest')
+
+
+@dataclass(frozen=True)
+class Stated:
+    """A sentence with the dates, counts and amounts it states."""
+
+    cand: Candidate
+    values: tuple[Value, ...]
+
+
+def stated(cand: Candidate) -> Stated:
+    """A sentence with its values of the kinds a scan compares.
+
+    >>> [v.text for v in stated(Candidate(None, 0, 0, 0, "On 1 November 2022 they arrested 12 men.")).values]
+    ['1 November 2022', '12 men']
+    """
+    spans = date_values(cand.text) + [m.span() for kind in ("money", "number") for m in PATTERNS[kind].finditer(cand.text)]
+    spans = [(a, b) for a, b in spans if not any(x <= a and b <= y and (x, y) != (a, b) for x, y in spans)]
+    values = [parse(cand.text[a:b]) for a, b in sorted(set(spans))]
+    return Stated(cand, tuple(v for v in values if v.kind in SCANNED))
+
+
+def rival_kind(a: Stated, b: Stated) -> str:
+    """The kind of value two sentences give differently ('' when none): a value of that kind differs and
+    none of that kind is the same (or a finer statement of it) in both.
+
+    >>> s = lambda t: stated(Candidate(None, 0, 0, 0, t))
+    >>> rival_kind(s("Arrested on 1 November."), s("Arrested on November 2, 2022.")), \\
+    ...     rival_kind(s("Met on 2 May and 9 June."), s("Met on 9 June."))
+    ('date', '')
+    """
+    for kind in SCANNED:
+        pairs = [compare(x, y) for x in a.values for y in b.values if x.kind == kind and y.kind == kind]
+        if "differs" in pairs and not set(pairs) & {"same", "finer", "coarser"}:
+            return kind
+    return ""
+
+
+def one_statement(a: str, b: str) -> list[str]:
+    """The terms two sentences share when they make one statement (at least MIN_SHARED_WORDS, of which
+    MIN_PREDICATE outside names: the same event said twice), else [].
+
+    >>> one_statement("The State Security Service announced the arrest of a group on 1 November.",
+    ...               "The State Security Service announced on November 2 the arrest of an armed group.")
+    ['stat', 'securit', 'servic', 'announc', 'arrest', 'group', 'november']
+    >>> one_statement("Azerbaijan's Ministry of Foreign Affairs summoned the envoy.",
+    ...               "Iran's Ministry of Foreign Affairs expressed hope for Azerbaijan.")
+    []
+    """
+    ours, theirs = terms(a), set(terms(b))
+    shared = [t for t in dict.fromkeys(ours) if t in theirs]
+    lower = set(terms(" ".join(w for w in a.split() if not w[:1].isupper()))) & \
+        set(terms(" ".join(w for w in b.split() if not w[:1].isupper())))
+    return shared if len(shared) >= MIN_SHARED_WORDS and len(lower & set(shared)) >= MIN_PREDICATE else []
+
+
+def rival_pairs(found: list[Stated], unit=lambda c: c.chunk.source) -> list[tuple[Stated, Stated, str]]:
+    """The pairs of sentences of different documents (`unit`) that make one statement with a value of one
+    kind given differently, those sharing most terms first."""
+    pairs = []
+    for i, a in enumerate(found):
+        for b in found[i + 1:]:
+            kind = unit(a.cand) != unit(b.cand) and rival_kind(a, b)
+            shared = one_statement(a.cand.text, b.cand.text) if kind else []
+            if shared:
+                pairs.append((len(shared), a, b, kind))
+    return [(a, b, kind) for _, a, b, kind in sorted(pairs, key=lambda p: -p[0])]
+
+
+def pair_question(a: Stated, b: Stated, kind: str) -> str:
+    """The question both sentences answer, as the conflict detector is asked it: the words of `a` that `b`
+    also says (its values left out), asked for a value of `kind`.
+
+    >>> s = lambda t: stated(Candidate(None, 0, 0, 0, t))
+    >>> pair_question(s("The Service announced the arrest on 1 November."), s("On 2 November the Service announced an arrest."), "date")
+    'When Service announced arrest?'
+    """
+    text = a.cand.text
+    for start, end in sorted((m.span() for v in a.values for m in [re.search(re.escape(v.text), text)] if m),
+                             reverse=True):
+        text = text[:start] + text[end:]
+    theirs = set(terms(b.cand.text))
+    words = [w for w in WORD_RE.findall(text) if set(terms(w)) and set(terms(w)) <= theirs]
+    return f"{SCANNED[kind]} {' '.join(dict.fromkeys(words))}?"

@@ -19,6 +19,7 @@ from rag.answer import Encode, Pieces, Tools, conflicts, register, words
 from rag.answer.conflicts import Reading
 from rag.answer.features import (Candidate, Pool, Question, analyse, candidates, maxsim, question_features,
                                  sentence_features)
+from rag.answer.kinds import kind_of
 from rag.answer.model import AnswererModel, Linear, Scorer, load, sigmoid
 from rag.answer.reader import SENTENCES, Read, ReadRequest, reader_for
 from rag.answer.spans import span_candidates, span_features, span_text, token_stems
@@ -320,8 +321,13 @@ class ExtractiveAnswerer:
         """The extractive answer at once; where a reader is installed and the evidence is strong enough, its
         words are provisional and the read answer (or, failing a verbatim read, the same one) follows."""
         query = standalone(question, history)
+        kind, other = self.other_kind(question, query, retriever)
+        if other is not None:
+            yield from words(other.text)
+            yield other
+            return
         conclusion, assessment, model = self.assessed(question, query, retriever)
-        answer = conclude(conclusion, assessment, model)
+        answer = kinded(conclude(conclusion, assessment, model), kind)
         reader = None if answer.abstained else reader_for(self.tools.answer)
         yield from (Delta(d.text, provisional=reader is not None) for d in words(answer.text))
         if reader is None:
@@ -329,11 +335,20 @@ class ExtractiveAnswerer:
             return
         sentences = [cand.text for cand in assessment.ranked[:SENTENCES]]
         read = reader.run(ReadRequest(query, sentences, self.tools.answer.reader_seconds))
-        yield conclude(conclusion, assessment, model, read) if read else answer
+        yield kinded(conclude(conclusion, assessment, model, read), kind) if read else answer
 
     def answer(self, question: str, query: str, retriever) -> Answer:
         """The extractive answer to `question`, retrieving with `query` (the question made standalone)."""
-        return conclude(*self.assessed(question, query, retriever))
+        kind, other = self.other_kind(question, query, retriever)
+        return other or kinded(conclude(*self.assessed(question, query, retriever)), kind)
+
+    def other_kind(self, question: str, query: str, retriever) -> tuple[str, Answer | None]:
+        """The kind of the question (`rag.answer.kinds`) and, when the kind has an answerer of its own
+        (`rag.answer.kinded`), its answer; None for a question answered as one fact."""
+        from rag.answer.kinded import answer_kind     # it builds on this module
+
+        kind = kind_of(question)
+        return kind, answer_kind(question, query, kind, retriever, self.tools)
 
     def assessed(self, question: str, query: str, retriever) -> tuple[Conclusion, Assessment, AnswererModel]:
         """The passages for `query`, the evidence model's assessment of them and what concluding needs."""
@@ -346,6 +361,12 @@ class ExtractiveAnswerer:
         conclusion = Conclusion(question, query, ranked, threshold_of(s, model), s.max_answer_words,
                                 _restating(retriever))
         return conclusion, assessment, model
+
+
+def kinded(answer: Answer, kind: str) -> Answer:
+    """The answer marked with the kind of question it answers."""
+    answer.kind = kind
+    return answer
 
 
 def gate(question: str, query: str, ranked: list[ScoredChunk], retriever,

@@ -21,11 +21,13 @@ class Corpus:
         held = {h.doc_id: h for h in held.values()
                 if h.source in self.documents and self.documents[h.source].content_hash == h.doc_hash}
         self.chunk_count = sum(d.chunks for d in documents)
-        self.bm25 = Bm25(lexicon, {i: (h.source, self.documents[h.source].date) for i, h in held.items()},
-                         sum(h.chunks for h in held.values()), sum(h.tokens for h in held.values()))
+        self.family = {s: self._root(s) for s in self.documents}
         self.weights = self.family_weights()
         self.largest_family = round(1 / min(self.weights.values())) if self.weights else 1
         self._family_ids = {i: self.weights[h.source] for i, h in held.items() if self.weights[h.source] < 1}
+        self.bm25 = Bm25(lexicon, {i: (h.source, self.documents[h.source].date) for i, h in held.items()},
+                         sum(h.chunks * self.weights[h.source] for h in held.values()),
+                         sum(h.tokens * self.weights[h.source] for h in held.values()), self._family_ids)
         self._weighted = sum(d.chunks * self.weights[s] for s, d in self.documents.items())
         self.max_idf = math.log((self._weighted + 1) / 0.5)
         self._idf: dict[str, float] = {}
@@ -60,11 +62,10 @@ class Corpus:
     def family_weights(self) -> dict[str, float]:
         """Each document's weight in the term statistics: 1 / the size of its near-duplicate family, so 60
         copies of an article do not make its words common (and the answer does not change with the copies)."""
-        family = {s: self._root(s) for s in self.documents}
         sizes: dict[str, int] = {}
-        for f in family.values():
+        for f in self.family.values():
             sizes[f] = sizes.get(f, 0) + 1
-        return {s: 1.0 / sizes[f] for s, f in family.items()}
+        return {s: 1.0 / sizes[f] for s, f in self.family.items()}
 
     def _root(self, source: str) -> str:
         """The first document of a near-duplicate chain (a copy of a copy counts with the original)."""
@@ -75,9 +76,9 @@ class Corpus:
         return source
 
     def duplicates(self, a: str, b: str) -> bool:
-        """Whether one of two documents was recorded as a near-duplicate of the other."""
-        da, db = self.documents.get(a), self.documents.get(b)
-        return bool(da and da.duplicate_of == b or db and db.duplicate_of == a)
+        """Whether two documents are of one family of near-duplicates (one rewrites the other, or both rewrite
+        a third: a copy of a copy)."""
+        return a in self.family and self.family.get(b) == self.family[a]
 
     def committed(self, chunk: Chunk) -> bool:
         doc = self.documents.get(chunk.source)

@@ -16,6 +16,8 @@ from rag.retrieve.collapse import collapse, variants
 from rag.retrieve.corpus import Corpus
 from rag.retrieve.dense import dense
 from rag.retrieve.fuse import rrf
+from text.questions import answer_type
+from text.values import answer_values
 
 RESTATING = 10      # passages searched for copies of the answer's sentence (a document and a few near-copies)
 
@@ -43,11 +45,18 @@ class HybridRetriever:
         return self.as_llama_index().retrieve(query)
 
     def restating(self, sentence: str, limit: int = RESTATING) -> list[ScoredChunk]:
-        """The passages that share most words with `sentence` (lexical search with the sentence itself), among
-        those the filters allow: where copies of a sentence are, however the question ranked them."""
-        ids = self.corpus.bm25.search(sentence, limit, self.filters)
-        found = self.fetch(ids)
-        return [ScoredChunk(found[cid][0], 0.0) for cid in ids if cid in found]
+        """The passages that share most words with `sentence` but do not state it as it is (lexical search with
+        the sentence itself), among those the filters allow: where copies of a sentence that change it are,
+        however the question ranked them. Verbatim copies are passed over, as deep as the largest family of
+        near-copies, so that sixty unchanged copies do not hide the one that changes a value."""
+        ids = self.corpus.bm25.search(sentence, limit * (self.depth() + 1), self.filters)
+        out: list[Chunk] = []
+        for at in range(0, len(ids), limit):
+            found = self.fetch(ids[at:at + limit])
+            out += [found[cid][0] for cid in ids[at:at + limit] if cid in found and sentence not in found[cid][0].text]
+            if len(out) >= limit:
+                break
+        return [ScoredChunk(chunk, 0.0) for chunk in out[:limit]]
 
     def fetch(self, ids: list[str]) -> dict[str, tuple[Chunk, list[float]]]:
         """Committed passages of the snapshot with their vectors, by id, read from the store."""
@@ -61,7 +70,8 @@ class HybridRetriever:
 
     def ranked(self, query: str, vector: list[float] | None = None) -> list[ScoredChunk]:
         """Fuse the dense and lexical rankings, rerank the fused candidates, collapse near-copies, cut to top_k
-        (keeping, beyond the cut, near-copies of the kept passages that state a value otherwise)."""
+        (keeping, beyond the cut, near-copies of the kept passages that state otherwise a value of the kind the
+        question asks)."""
         vector = vector or self.encode_query(query)
         depth = self.depth()
         found = dense(self.store, self.corpus, vector, self.candidates * depth, self.filters)
@@ -72,9 +82,10 @@ class HybridRetriever:
         vectors = {cid: v for cid, (_, v) in known.items()}
         scored = [ScoredChunk(known[cid][0], score, _cosine(vector, vectors[cid])) for cid, score in fused if cid in known]
         reranked = self.reranker.rerank(query, scored)
-        kept = collapse([(s, vectors.get(s.chunk.id)) for s in reranked], self.corpus.duplicates)
-        top = kept[: self.top_k]
-        chosen = top + variants(top, kept[self.top_k:], vectors, self.corpus.duplicates)
+        top = collapse([(s, vectors.get(s.chunk.id)) for s in reranked], self.corpus.duplicates)[: self.top_k]
+        kept = {s.chunk.id for s in top}
+        chosen = top + variants(top, [s for s in reranked if s.chunk.id not in kept], vectors, self.corpus.duplicates,
+                                answer_values(answer_type(query)))
         self.corpus.prime_text([query] + [f"{s.chunk.title} {s.chunk.text}" for s in chosen])
         return chosen
 

@@ -57,11 +57,17 @@ def top(keys: np.ndarray, scores: np.ndarray, n: int) -> list[int]:
 
 class Bm25:
     """BM25 over the passages of a snapshot: `documents` maps each committed document id of the lexicon to
-    its (source, date); `passages` and `tokens` are their passage and term counts."""
+    its (source, date); `passages` and `tokens` are their passage and term counts. A document of a family of
+    near-duplicates counts as `weights[doc_id]` (1 / the family's size) of a document in the term statistics,
+    its passages included, so that copies of an article do not make its words common."""
 
-    def __init__(self, lexicon: Lexicon, documents: dict[int, tuple[str, str]], passages: int, tokens: int):
+    def __init__(self, lexicon: Lexicon, documents: dict[int, tuple[str, str]], passages: float, tokens: float,
+                 weights: dict[int, float] | None = None):
         self.lexicon, self.documents = lexicon, documents
         self.passages, self.mean_length = passages, tokens / max(passages, 1)
+        shared = sorted((weights or {}).items())
+        self._family_ids = np.array([i for i, _ in shared], dtype=np.int64)
+        self._family_weights = np.array([w for _, w in shared], dtype=np.float64)
 
     def search(self, query: str, n: int, filters: Filters = Filters()) -> list[str]:
         """Ids of the passages sharing terms with `query`, best first, at most `n`, only those `filters` allow."""
@@ -78,13 +84,25 @@ class Bm25:
             if len(found.ord):
                 keep = allowed(found.doc_id)
                 keys.append((found.doc_id[keep] << 32) | found.ord[keep].astype(np.int64))
-                scores.append(times * bm25(found.tf[keep], found.length[keep], len(found.ord), self.passages,
-                                           self.mean_length))
+                scores.append(times * bm25(found.tf[keep], found.length[keep], self.frequency(found.doc_id),
+                                           self.passages, self.mean_length))
         if not keys:
             return []
         best = top(np.concatenate(keys), np.concatenate(scores), n)
         ids = self.lexicon.chunk_ids([(k >> 32, k & 0xFFFFFFFF) for k in best])
         return [ids[(k >> 32, k & 0xFFFFFFFF)] for k in best if (k >> 32, k & 0xFFFFFFFF) in ids]
+
+    def frequency(self, doc_ids: np.ndarray) -> float:
+        """The document frequency of a term held by passages of `doc_ids` (one per passage), a family of
+        near-duplicates counted once.
+
+        >>> Bm25(None, {}, 4.0, 40.0, {7: 0.5, 8: 0.5}).frequency(np.array([3, 7, 7, 8]))
+        2.5
+        """
+        if not len(self._family_ids):
+            return float(len(doc_ids))
+        at = np.searchsorted(self._family_ids, doc_ids).clip(0, len(self._family_ids) - 1)
+        return float(np.where(self._family_ids[at] == doc_ids, self._family_weights[at], 1.0).sum())
 
     def _allowed(self, filters: Filters) -> Callable[[np.ndarray], np.ndarray]:
         """A mask function over document ids: the documents `filters` allow (all when there are none)."""
