@@ -443,14 +443,14 @@ def bench(quick: bool = typer.Option(False, "--quick", help="A short check: fewe
 @app.command()
 @friendly
 def train(out: Optional[Path] = typer.Option(None, help="Where to write the weights (default: the bundled "
-                                                         "rag/answer/answerer.json)"),
+                                                         "rag/evidence/answerer.json)"),
           limit: Optional[int] = typer.Option(None, help="Questions per split (default: all)"),
           seed: int = typer.Option(13, help="Seed of the split of articles into training and validation, and "
                                             "of --limit"),
           index_dir: Optional[Path] = IndexDir):
     """Learn the offline answerer's weights from the SQuAD 2.0 subset in the shared benchmarks (~10 min)."""
     from learn.train import SEED, train as run_training
-    from rag.answer.model import ARTEFACT
+    from rag.evidence.model import ARTEFACT
 
     record = run_training(settings_for(index_dir), Path(out or ARTEFACT), limit, seed or SEED, say=print)
     for split, figures in record["figures"].items():

@@ -23,7 +23,24 @@ class StoreError(RagError):
 
 
 class LLMError(RagError):
-    """The configured LLM failed after bounded retries."""
+    """The configured LLM failed after bounded retries. `reason` says what went wrong (an answer's notice
+    names it); the message also says where and what to do.
+
+    >>> error = LLMError("APITimeoutError", "http://127.0.0.1:8080/v1")
+    >>> error.reason, str(error)   # doctest: +NORMALIZE_WHITESPACE
+    ('APITimeoutError', 'the LLM server at http://127.0.0.1:8080/v1 failed (APITimeoutError): check
+    RAG_LLM_BASE_URL, RAG_LLM_MODEL and OPENAI_API_KEY, or run with --mode offline')
+    """
+
+    remedy = "check RAG_LLM_BASE_URL, RAG_LLM_MODEL and OPENAI_API_KEY, or run with --mode offline"
+
+    def __init__(self, reason: str, server: str = ""):
+        super().__init__(reason, server)
+        self.reason, self.server = reason, server
+
+    def __str__(self) -> str:
+        where = f"the LLM server at {self.server}" if self.server else "the LLM"
+        return f"{where} failed ({self.reason}): {self.remedy}"
 
 
 class BadQuestion(RagError):

@@ -93,7 +93,7 @@ class AnswerSettings(Group):
     evidence_gate: bool = Field(True, description="LLM mode refuses without calling the LLM when no passage passes "
                                                   "the evidence threshold, and sends only passages that do")
     model_path: Optional[Path] = Field(None, description="Weights of the offline answerer (unset: the bundled "
-                                                         "rag/answer/answerer.json; `rag train` writes new ones)")
+                                                         "rag/evidence/answerer.json; `rag train` writes new ones)")
     max_answer_words: int = Field(60, description="Word cap of an offline answer")
     sentence_rerank: int = Field(0, description="Candidate sentences re-encoded for the offline answer "
                                                 "(slower, 0 = use passage similarity)")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from core.records import Chunk, DocumentInfo
 from core.settings import Settings
+from eval.metrics import percentile
 
 SQUAD = Path("benchmarks") / "squad-v2-dev-subset" / "dev-v2.0.json"   # inside the shared folder
 SAMPLE_QUESTIONS = ["How much money was Aslanov offered?", "When did Azerbaijan open its embassy in Tel Aviv?",
@@ -33,9 +34,7 @@ def percentiles(values: list[float]) -> dict[str, float]:
     >>> percentiles([0.01, 0.02, 0.03, 0.04])
     {'p50_ms': 20.0, 'p95_ms': 40.0}
     """
-    ordered = sorted(values)
-    pick = lambda p: ordered[max(0, min(len(ordered) - 1, -(-p * len(ordered) // 100) - 1))]  # noqa: E731
-    return {"p50_ms": round(pick(50) * 1000, 1), "p95_ms": round(pick(95) * 1000, 1)}
+    return {"p50_ms": round(percentile(values, 50) * 1000, 1), "p95_ms": round(percentile(values, 95) * 1000, 1)}
 
 
 def timed(fn, *args, **kwargs) -> tuple[float, object]:

@@ -78,7 +78,7 @@ def squad(folder: Path, limit: int | None, seed: int, root: Path, titles: set[st
 
 def squad_test(folder: Path, limit: int | None, seed: int, root: Path) -> Bench:
     """SQuAD 2.0 on the test articles of the shipped answerer (`rag train` never fitted or chose anything on them)."""
-    from rag.answer.model import ARTEFACT
+    from rag.evidence.model import ARTEFACT
 
     record = json.loads(ARTEFACT.read_text(encoding="utf-8"))["training"]
     return squad(folder, limit, seed, root, set(record["articles"]["test"]))

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 import time
 from pathlib import Path
@@ -12,42 +11,12 @@ from core.settings import Settings
 from eval import gold as gold_sets
 from eval import report as reports
 from eval import significance
-from eval.fingerprint import fingerprint, tree_hash
+from eval.fingerprint import fingerprint
+from eval.indexes import isolated, open_assistant
 from eval.runner import EvalReport, run
+from rag.startup import warm_up
 
 THRESHOLDS = Path(__file__).with_name("thresholds.json")
-WARM_UP_QUESTION = "What are these documents about?"
-
-
-def _assistant(settings: Settings, index_dir: Path | None = None, embedder=None):
-    from rag.assistant import Assistant
-
-    return Assistant(settings=settings.replace(index_dir=index_dir) if index_dir else settings, embedder=embedder)
-
-
-def isolated(settings: Settings, corpus: Path) -> Settings:
-    """Settings whose index holds exactly `corpus`: a folder (or, on a Chroma server, a collection) keyed by the
-    corpus's location and content hash, beside the working index. A second run re-embeds nothing; the user's
-    working index is never read or written.
-
-    >>> s = isolated(Settings(index_dir="/data/.index"), Path("/nonexistent"))
-    >>> s.store.index_dir.parent
-    PosixPath('/data/.index-eval')
-    """
-    content, _ = tree_hash(corpus) if Path(corpus).is_dir() else ("", 0)
-    key = hashlib.sha256(f"{Path(corpus).absolute()}\0{content}".encode()).hexdigest()[:16]
-    if settings.store.chroma_host:
-        return settings.replace(collection=f"eval-{key}")
-    index_dir = Path(settings.store.index_dir).absolute()
-    return settings.replace(index_dir=index_dir.with_name(f"{index_dir.name}-eval") / key)
-
-
-def warm_up(assistant) -> float:
-    """Load the encoder and the snapshot before anything is timed; the seconds it took."""
-    began = time.perf_counter()
-    for _ in assistant.stream(WARM_UP_QUESTION, mode="offline"):
-        pass
-    return time.perf_counter() - began
 
 
 def run_gold(gold_path: Path, docs_dir: Path, out_dir: Path, settings: Settings, progress=None,
@@ -57,7 +26,7 @@ def run_gold(gold_path: Path, docs_dir: Path, out_dir: Path, settings: Settings,
     (`--index-dir`) or an assistant is passed in."""
     items = gold_sets.load(gold_path, docs_dir)
     began, clock = datetime.datetime.now(datetime.timezone.utc), time.perf_counter()
-    assistant = assistant or _assistant(isolated(settings, docs_dir) if isolate else settings, embedder=embedder)
+    assistant = assistant or open_assistant(isolated(settings, docs_dir) if isolate else settings, embedder=embedder)
     reply = judge_reply(assistant, judge_repeats)
     report = assistant.ingest([docs_dir])
     if report.failed:
@@ -92,7 +61,7 @@ def run_robustness(items: list, corpus: Path, out_dir: Path, settings: Settings,
     for suite in suites:
         folder = corpus if suite == "negative" else robustness.variant_corpus(suite, items, corpus, variants,
                                                                                settings.shared)
-        assistant = _assistant(isolated(settings, folder), embedder=embedder)
+        assistant = open_assistant(isolated(settings, folder), embedder=embedder)
         assistant.ingest([folder])
         scored = _negative(items, folder, assistant) if suite == "negative" else \
             _with_values(run(robustness.asked(suite, items, corpus), assistant, progress).items, items, corpus)
@@ -139,7 +108,7 @@ def run_benchmark(name: str, out_dir: Path, settings: Settings, limit: int | Non
     home = bench_home(settings, name)
     bench = benchmarks.prepare(name, home / "corpus", settings.shared / "benchmarks", limit, seed)
     began, clock = datetime.datetime.now(datetime.timezone.utc), time.perf_counter()
-    assistant = _assistant(settings, home / "index")
+    assistant = open_assistant(settings, home / "index")
     reply = judge_reply(assistant, judge_repeats)
     assistant.ingest([bench.corpus])
     warm = warm_up(assistant)

@@ -18,7 +18,7 @@ NO_ARTEFACT = "none: the offline answerer's weights file is missing"
 
 def answerer_artefact(settings) -> dict | str:
     """Which weights the offline answerer used: the file, its hash, and the threshold in force."""
-    from rag.answer.model import ARTEFACT, artefact_hash
+    from rag.evidence.model import ARTEFACT, artefact_hash
 
     path = Path(settings.answer.model_path or ARTEFACT)
     digest = artefact_hash(path)

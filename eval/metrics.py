@@ -6,6 +6,8 @@ import string
 from collections import Counter
 from statistics import mean
 
+import numpy as np
+
 ARTICLES = re.compile(r"\b(a|an|the)\b")
 
 
@@ -108,16 +110,17 @@ def quote_fidelity(citations: list[dict], text_of) -> float | None:
 
 
 def percentile(values: list[float], p: float) -> float:
-    """Nearest-rank percentile.
+    """Nearest-rank percentile: the smallest value with at least `p` % of `values` at or below it, one of the
+    values itself (numpy's "inverted_cdf" method); 0.0 without values.
 
-    >>> percentile([10, 20, 30, 40], 50), percentile([10, 20, 30, 40], 95)
-    (20, 40)
+    >>> percentile([40, 10, 30, 20], 50), percentile([10, 20, 30, 40], 95), percentile([0.5, 0.25], 50)
+    (20, 40, 0.25)
+    >>> percentile([], 95)
+    0.0
     """
     if not values:
         return 0.0
-    ordered = sorted(values)
-    index = max(0, min(len(ordered) - 1, int(-(-p * len(ordered) // 100)) - 1))
-    return ordered[index]
+    return np.percentile(values, p, method="inverted_cdf").item()
 
 
 def refusal_scores(items: list[dict]) -> dict[str, float]:
@@ -171,7 +174,7 @@ def aggregate(items: list[dict]) -> dict:
     if any(i.get("confidence") is not None for i in items):
         summary["tradeoff"] = tradeoff(items)
     summary["by_kind"] = {kind: {"n": len(group), "accuracy": average(group, "correct")}
-                          for kind, group in _group(items).items()}
+                          for kind, group in by_kind(items).items()}
     summary["by_question_kind"] = by_question_kind(items)
     return summary
 
@@ -264,7 +267,12 @@ def tradeoff(items: list[dict], points: int = 11) -> list[dict]:
     return rows
 
 
-def _group(items: list[dict]) -> dict[str, list[dict]]:
+def by_kind(items: list[dict]) -> dict[str, list[dict]]:
+    """The items grouped by their gold `kind`, kinds in alphabetical order, items in their order.
+
+    >>> by_kind([{"id": 1, "kind": "name"}, {"id": 2, "kind": "date"}, {"id": 3, "kind": "name"}])
+    {'date': [{'id': 2, 'kind': 'date'}], 'name': [{'id': 1, 'kind': 'name'}, {'id': 3, 'kind': 'name'}]}
+    """
     groups: dict[str, list[dict]] = {}
     for item in items:
         groups.setdefault(item["kind"], []).append(item)

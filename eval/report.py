@@ -8,6 +8,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from eval.metrics import by_kind
+
 SUMMARY_KEYS = ["n", "accuracy", "answerable_correct", "answerable_short_correct", "answerable_strict_correct",
                 "answerable_hit_at_1", "answerable_hit_at_k",
                 "answerable_mrr", "answerable_exact_match", "answerable_f1", "answerable_words",
@@ -101,7 +103,7 @@ def markdown(report, title: str, plots: list[str]) -> str:
     lines += _question_kind_lines(report.summary.get("by_question_kind"))
     lines += [""] + [f"![{p}]({p})" for p in plots]
     lines += ["", f"## Failed items ({len(failed(report.items))}), by kind"]
-    for kind, items in _by_kind(failed(report.items)).items():
+    for kind, items in by_kind(failed(report.items)).items():
         lines += ["", f"### {kind} ({len(items)})", "", "| id | question | gold | answer | cited passage |",
                   "|---|---|---|---|---|"]
         lines += [f"| {i['id']} | {_cell(i['question'])} | {_cell('; '.join(i['answers']))} | "
@@ -154,13 +156,6 @@ def _gate_lines(gate: dict | None) -> list[str]:
     lines += [f"| {k} | >= {v} |" for k, v in gate["thresholds"].get("min", {}).items()]
     lines += [f"| {k} | <= {v} |" for k, v in gate["thresholds"].get("max", {}).items()]
     return lines + [f"- {f}" for f in gate["failures"]]
-
-
-def _by_kind(items: list[dict]) -> dict[str, list[dict]]:
-    groups: dict[str, list[dict]] = {}
-    for item in items:
-        groups.setdefault(item["kind"], []).append(item)
-    return dict(sorted(groups.items()))
 
 
 def _cell(text: str) -> str:

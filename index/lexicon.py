@@ -27,7 +27,7 @@ import sqlite3
 import threading
 from collections import Counter
 from pathlib import Path
-from typing import Iterable, NamedTuple
+from typing import Iterable, Iterator, NamedTuple
 
 import numpy as np
 
@@ -48,6 +48,7 @@ CREATE TABLE IF NOT EXISTS vocabulary(term TEXT PRIMARY KEY, df INTEGER NOT NULL
 VERSION = 2           # of the schema and of the term grammar it stores; another version is rebuilt
 POSTING = np.dtype([("ord", "<u4"), ("tf", "<u2"), ("length", "<u2")])   # one passage holding a term
 BATCH = 50            # documents read from the store and written per transaction while syncing
+IN_LIST = 400         # values bound in one SQL `IN (...)` list (SQLite caps a statement's parameters)
 
 
 class Held(NamedTuple):
@@ -78,6 +79,21 @@ def lexicon_path(settings: StoreSettings) -> Path:
     where = f"-{settings.chroma_host}-{settings.chroma_port}" if settings.chroma_host else ""
     name = re.sub(r"[^\w.-]", "_", f"lexicon-{settings.collection}{where}")
     return settings.index_dir / f"{name}.sqlite"
+
+
+def in_lists(values: list, size: int = IN_LIST, width: int = 1) -> Iterator[tuple[list, str]]:
+    """`values` in consecutive slices of at most `size`, each with the placeholders of its SQL `IN (...)` list:
+    one `?` per value, or one `(?,?...)` row of `width` of them when the values are tuples.
+
+    >>> list(in_lists(["a", "b", "c"], 2))
+    [(['a', 'b'], '?,?'), (['c'], '?')]
+    >>> list(in_lists([(7, 0), (7, 1)], width=2))
+    [([(7, 0), (7, 1)], '(?,?),(?,?)')]
+    """
+    mark = "?" if width == 1 else f"({','.join('?' * width)})"
+    for start in range(0, len(values), size):
+        part = values[start:start + size]
+        yield part, ",".join([mark] * len(part))
 
 
 def chunk_terms(chunk: Chunk) -> list[str]:
@@ -172,12 +188,11 @@ class Lexicon:
     def _sizes(db, term_list: list[str], doc_ids: list[int]) -> list[tuple[str, int]]:
         """(term, passages) of some documents' postings, summed over the documents."""
         out: Counter = Counter()
-        for part in range(0, len(term_list), 400):
-            some = term_list[part:part + 400]
-            sql = (f"SELECT term, length(data) FROM postings WHERE term IN ({','.join('?' * len(some))}) "
-                   f"AND doc_id IN ({','.join('?' * len(doc_ids))})")
-            for term, size in db.execute(sql, [*some, *doc_ids]):
-                out[term] += size // POSTING.itemsize
+        for ids, id_marks in in_lists(doc_ids):
+            for some, marks in in_lists(term_list):
+                sql = f"SELECT term, length(data) FROM postings WHERE term IN ({marks}) AND doc_id IN ({id_marks})"
+                for term, size in db.execute(sql, [*some, *ids]):
+                    out[term] += size // POSTING.itemsize
         return list(out.items())
 
     def drop(self, sources: Iterable[str]) -> None:
@@ -214,11 +229,10 @@ class Lexicon:
         """Each term's (document id, postings) rows, for the terms any passage holds."""
         wanted = sorted(set(term_list))
         out: dict[str, list[tuple[int, bytes]]] = {}
-        for part in range(0, len(wanted), 500):
-            marks = ",".join("?" * len(wanted[part:part + 500]))
+        for some, marks in in_lists(wanted, 500):
             with self._lock:
                 rows = self.db.execute(f"SELECT term, doc_id, data FROM postings WHERE term IN ({marks})",
-                                       wanted[part:part + 500]).fetchall()
+                                       some).fetchall()
             for term, doc_id, data in rows:
                 out.setdefault(term, []).append((doc_id, data))
         return out
@@ -227,34 +241,28 @@ class Lexicon:
         """How many passages hold each term (terms no passage holds are left out)."""
         wanted = sorted(set(term_list))
         out: dict[str, int] = {}
-        for part in range(0, len(wanted), 500):
-            marks = ",".join("?" * len(wanted[part:part + 500]))
+        for some, marks in in_lists(wanted, 500):
             with self._lock:
-                out.update(self.db.execute(f"SELECT term, df FROM vocabulary WHERE term IN ({marks})",
-                                           wanted[part:part + 500]).fetchall())
+                out.update(self.db.execute(f"SELECT term, df FROM vocabulary WHERE term IN ({marks})", some).fetchall())
         return out
 
     def family_frequencies(self, term_list: Iterable[str], doc_ids: list[int]) -> dict[str, dict[int, int]]:
         """For each term, how many passages of each of some documents hold it."""
         out: dict[str, dict[int, int]] = {}
         wanted = sorted(set(term_list))
-        for part in range(0, len(doc_ids), 400):
-            some = doc_ids[part:part + 400]
-            for start in range(0, len(wanted), 400):
-                terms_part = wanted[start:start + 400]
-                sql = (f"SELECT term, doc_id, length(data) FROM postings WHERE term IN ({','.join('?' * len(terms_part))})"
-                       f" AND doc_id IN ({','.join('?' * len(some))})")
+        for ids, id_marks in in_lists(doc_ids):
+            for some, marks in in_lists(wanted):
+                sql = (f"SELECT term, doc_id, length(data) FROM postings WHERE term IN ({marks})"
+                       f" AND doc_id IN ({id_marks})")
                 with self._lock:
-                    for term, doc_id, size in self.db.execute(sql, [*terms_part, *some]):
+                    for term, doc_id, size in self.db.execute(sql, [*some, *ids]):
                         out.setdefault(term, {})[doc_id] = size // POSTING.itemsize
         return out
 
     def chunk_ids(self, keys: list[tuple[int, int]]) -> dict[tuple[int, int], str]:
         """The chunk ids of (document id, ordinal) pairs."""
         out: dict[tuple[int, int], str] = {}
-        for part in range(0, len(keys), 400):
-            some = keys[part:part + 400]
-            marks = ",".join("(?,?)" for _ in some)
+        for some, marks in in_lists(keys, width=2):
             with self._lock:
                 rows = self.db.execute(f"SELECT doc_id, ord, chunk_id FROM chunks WHERE (doc_id, ord) IN "
                                        f"(VALUES {marks})", [x for k in some for x in k]).fetchall()

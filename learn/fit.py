@@ -8,7 +8,6 @@ accuracy).
 """
 from __future__ import annotations
 
-import math
 from typing import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -16,12 +15,12 @@ from pathlib import Path
 import numpy as np
 
 from eval import metrics
-from rag.answer.extractive import (Assessment, best_span, evidence_row, featurise, late_interaction, other_sources,
-                                   rank, short_answer)
-from rag.answer.features import analyse, candidates
-from rag.answer.conflicts import LIKELY, covers
-from rag.answer.model import AnswererModel, Linear, Scorer, Trees
-from rag.answer.spans import span_candidates, span_features, token_stems
+from rag.evidence import (Assessment, best_span, evidence_row, featurise, late_interaction, other_sources, rank,
+                          short_answer)
+from rag.evidence.features import analyse, candidates
+from rag.evidence.conflicts import LIKELY, covers
+from rag.evidence.model import AnswererModel, Linear, Scorer, Trees
+from rag.evidence.spans import span_candidates, span_features, token_stems
 from text.terms import tokens
 from learn.data import Example
 
@@ -320,8 +319,7 @@ def quantile(values: list[float], share: float) -> float:
     >>> quantile([0.1, 0.5, 0.2, 2.0, 1.0], 0.8), quantile([], 0.9)
     (1.0, 0.0)
     """
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(math.ceil(share * len(ordered))) - 1)], 4) if ordered else 0.0
+    return round(metrics.percentile(values, 100 * share), 4)
 
 
 def choose_conflict_gap(gaps: list[float | None], budget: float = FALSE_FLAG_BUDGET) -> float:

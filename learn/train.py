@@ -17,14 +17,14 @@ from typing import Callable
 from pathlib import Path
 
 from core.settings import Settings
-from eval.command import _assistant, isolated
+from eval.indexes import isolated, open_assistant
 from eval.fingerprint import model_hash
 from index.embed import Embedder
 from learn import fit
 from learn.data import SPLITS, collect, read_squad, split_articles, split_corpus
-from rag.answer.features import QUESTION_FEATURES, SENTENCE_FEATURES
-from rag.answer.model import ARTEFACT, AnswererModel, Scorer
-from rag.answer.spans import SPAN_FEATURES
+from rag.evidence.features import QUESTION_FEATURES, SENTENCE_FEATURES
+from rag.evidence.model import ARTEFACT, AnswererModel, Scorer
+from rag.evidence.spans import SPAN_FEATURES
 
 SEED = 13
 NOANS_WEIGHTS = (0.0, 0.3, 1.0)   # how much SQuAD's adversarial NoAns questions count in the evidence model
@@ -44,7 +44,7 @@ def load_split(name: str, articles: list[dict], settings: Settings, limit: int |
                say=print) -> fit.Split:
     """The examples of one split (cached by its corpus, limit and seed) with its corpus statistics."""
     folder = split_corpus(articles, workdir(settings) / f"squad-{name}")
-    assistant = _assistant(isolated(settings, folder))
+    assistant = open_assistant(isolated(settings, folder))
     assistant.ingest([folder])
     key = hashlib.sha256(json.dumps([name, [a["title"] for a in articles], limit, seed,
                                      str(isolated(settings, folder).store.index_dir)]).encode()).hexdigest()[:12]

@@ -142,7 +142,8 @@ class Assistant:
     # --- answering
     @property
     def llm(self):
-        """The LLM passed in, or None (then the llm answer mode builds one from the settings when asked)."""
+        """The LLM client passed in (a `rag.llm_client.LLMClient`), or None (then the llm answer mode builds one
+        from the settings when asked)."""
         return self._llm
 
     @property

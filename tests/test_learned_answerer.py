@@ -8,7 +8,7 @@ import pytest
 
 from fake_openai import FakeOpenAI
 from rag import Assistant
-from rag.answer.model import ARTEFACT, load
+from rag.evidence.model import ARTEFACT, load
 
 
 def test_shipped_weights_record_data_split_seed_and_validation_figures():
@@ -22,6 +22,27 @@ def test_shipped_weights_record_data_split_seed_and_validation_figures():
     assert 0 < validation["threshold"] < 1 and validation["sentence_acc_at_1"] > 0.5
     assert load().threshold == validation["threshold"]
     assert ARTEFACT.stat().st_size < 200_000           # weights are a small JSON, not a model dump
+
+
+def test_a_new_feature_is_one_named_function_and_old_weights_refuse_it_by_name(monkeypatch):
+    """A newcomer adds a sentence feature by writing one function: every row gains its column, under its
+    name, and the shipped weights (trained without it) refuse to load, naming it, until `rag train` is run."""
+    from core.errors import RagError
+    from rag.evidence import features
+    from rag.evidence.model import AnswererModel
+
+    monkeypatch.setattr(features.SENTENCE, "names", list(features.SENTENCE.names))
+    monkeypatch.setattr(features.SENTENCE, "functions", list(features.SENTENCE.functions))
+    features.SENTENCE.add("question_mark", lambda s: float("?" in s.cand.text))
+    q = features.analyse("Who won?", "Who won?", lambda t: 1.0, 9.0)
+    cands = [features.Candidate(None, 0, 0, 0, t) for t in ("Ann won?", "Bob lost.")]
+    for c in cands:
+        c.chunk = type("C", (), {"text": c.text, "title": ""})()
+    pool = features.Pool.of(q, cands)
+    rows = [features.SENTENCE.values(features.Sentence(q, c, pool, lambda t: 1.0, 9.0)) for c in cands]
+    assert [r["question_mark"] for r in rows] == [1.0, 0.0] and list(rows[0])[-1] == "question_mark"
+    with pytest.raises(RagError, match="'question_mark' in the code and absent in the weights.*rag train"):
+        AnswererModel.from_dict(json.loads(ARTEFACT.read_text()))
 
 
 def test_answers_carry_a_confidence_and_the_refusal_keeps_the_withheld_answer(sample):

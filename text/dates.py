@@ -1,30 +1,13 @@
-"""Dates written in running text (English and Arabic month names): the one date grammar, and its parser."""
+"""Dates written in running text (English and Arabic month names): their parser. The grammar they are written
+in (`DATE_RE`, the month tables) is `text.grammar`'s."""
 from __future__ import annotations
 
 import re
 from datetime import date
 
-ENGLISH_MONTHS = {
-    "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7,
-    "august": 8, "september": 9, "october": 10, "november": 11, "december": 12,
-    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9,
-    "oct": 10, "nov": 11, "dec": 12,
-}
-# English month names as written in running text, capitalised (the span grammar of text.entities is case-sensitive).
-MONTH = "|".join(sorted((m.capitalize() for m in ENGLISH_MONTHS), key=len, reverse=True))
-MONTHS = {
-    **ENGLISH_MONTHS,
-    # Arabic (Levantine and Egyptian/Gulf names)
-    "يناير": 1, "فبراير": 2, "مارس": 3, "أبريل": 4, "ابريل": 4, "مايو": 5, "يونيو": 6, "يوليو": 7,
-    "أغسطس": 8, "اغسطس": 8, "سبتمبر": 9, "أكتوبر": 10, "اكتوبر": 10, "نوفمبر": 11, "ديسمبر": 12,
-    "كانون الثاني": 1, "شباط": 2, "آذار": 3, "نيسان": 4, "أيار": 5, "حزيران": 6, "تموز": 7,
-    "آب": 8, "أيلول": 9, "تشرين الأول": 10, "تشرين الثاني": 11, "كانون الأول": 12,
-}
-_MONTH = "|".join(sorted((re.escape(m) for m in MONTHS), key=len, reverse=True))
-_MDY = rf"(?P<m1>{_MONTH})\.?\s+(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y1>\d{{4}})"
-_DMY = rf"(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<m2>{_MONTH})[\s,،.]+(?P<y2>\d{{4}})"
-_ISO = r"(?P<y3>\d{4})-(?P<m3>\d{2})-(?P<d3>\d{2})"
-DATE_RE = re.compile(rf"(?<!\w)(?:{_MDY}|{_DMY}|{_ISO})(?!\d)", re.IGNORECASE)
+from text.grammar import DATE_RE, ENGLISH_MONTHS, MONTHS
+
+__all__ = ["DATE_RE", "ENGLISH_MONTHS", "MONTHS", "first_date", "parse_date"]   # the grammar's names re-exported
 
 
 def parse_date(match: re.Match) -> str:

@@ -1,30 +1,19 @@
 """Entities: names, places, organisations, amounts, counts and dates as spans of a sentence.
 
-The span grammar (`PATTERNS`) is defined here once; answer typing, follow-up
-entities and near-duplicate detection all read it.
+The span patterns (`PATTERNS`) are read here once by answer typing, follow-up entities and near-duplicate
+detection: names are defined here, amounts, dates and counts are `text.grammar`'s.
 """
 from __future__ import annotations
 
 import re
 
-from text.dates import MONTH
+from text.grammar import DATE_SPAN_RE, MONEY_RE, NUMBER_SPAN_RE
 from text.terms import STOPWORDS
 
-NUMBER_WORDS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
-                "twenty|thirty|forty|fifty|hundred|hundreds|thousand|thousands|dozens?|million|billion")
-
 PATTERNS = {
-    "money": re.compile(r"(?:US)?\$\s?\d[\d,.]*(?:\s?(?:million|billion|thousand|[mbk]n?)\b)?|"
-                        r"\b\d[\d,.]*\s?(?:million|billion)?\s?(?:dollars|euros|manat|rials?|USD|EUR)\b|"
-                        r"\b(?:billions|millions) of dollars\b", re.I),
-    "date": re.compile(rf"\b(?:(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday),?\s+)?"
-                       rf"(?:(?:{MONTH})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|"
-                       rf"\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{MONTH})(?:,?\s+\d{{4}})?|(?:{MONTH})\s+\d{{4}}|"
-                       rf"(?:in|since|by|until|of)\s+(?:1[0-9]|20)\d{{2}}|(?:19|20)\d{{2}})\b"),
-    "number": re.compile(rf"\b\d[\d,.]*\d\s?(?:%|percent|per cent)|\b\d+\s?(?:%|percent|per cent)|"
-                         rf"\b(?!(?:19|20)\d\d\b)\d[\d,.]*(?<![,.])(?:\s(?:million|billion|thousand))?"
-                         rf"(?:\s(?!(?:and|or|the|of|to|in|on|at|by|for|with|from)\b)[a-z]{{3,}})?|"
-                         rf"\b(?:{NUMBER_WORDS})\b(?:\s(?!(?:and|or|the|of|to|in|on|at|by|for|with|from)\b)[a-z]{{3,}})?", re.I),
+    "money": MONEY_RE,
+    "date": DATE_SPAN_RE,
+    "number": NUMBER_SPAN_RE,
     "entity": re.compile(r"\b(?:[A-Z][\w’'.-]*[a-z][\w’'-]*|[A-Z]{2,})"
                          r"(?:\s+(?:[A-Z][\w’'.-]*|(?:al|bin|ibn|de|of|the|for|and)\b))*(?<![\s.])"),
 }

@@ -1,5 +1,6 @@
-"""Answer values (dates, amounts, counts, names, phrases): the one value grammar, its parser and how two values
-compare — the same value in another form, the same value said more precisely, or a different value.
+"""Answer values (dates, amounts, counts, names, phrases): their parser, and how two values compare — the same
+value in another form, the same value said more precisely, or a different value. The grammar values are written
+in (dates, years, figures, number and scale words, currencies) is `text.grammar`'s.
 
 >>> compare(parse("1 November 2022"), parse("Nov. 1, 2022")), compare(parse("$1.5 billion"), parse("1.5 bn dollars"))
 ('same', 'same')
@@ -14,29 +15,12 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from functools import lru_cache
 
-from text.dates import ENGLISH_MONTHS
+from text.grammar import (COUNT_PHRASE_RE, COUNT_WORDS, CURRENCY, CURRENCY_TOKEN_RE, DATE_RES, DAY_MONTH_RE,
+                          ENGLISH_MONTHS, FIGURE_RE, ISO_DATE_RE, MONTH_DAY_RE, MONTH_YEAR_RE, SCALE, SCALE_AFTER_RE,
+                          YEAR_ALONE_RE)
 from text.sentences import split_sentences
 from text.terms import STOPWORDS, stem
 
-_MONTH = "|".join(sorted(ENGLISH_MONTHS, key=len, reverse=True))
-DAY_MONTH_RE = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH})\b\.?,?(?:\s+(\d{{4}}))?", re.I)
-MONTH_DAY_RE = re.compile(rf"\b({_MONTH})\b\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b,?(?:\s+(\d{{4}}))?", re.I)
-MONTH_YEAR_RE = re.compile(rf"\b({_MONTH})\b\.?,?\s+(\d{{4}})\b", re.I)
-ISO_RE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
-DATE_RES = (ISO_RE, DAY_MONTH_RE, MONTH_DAY_RE, MONTH_YEAR_RE)     # the ways a date is written, finest first
-YEAR_RE = re.compile(r"^(?:in\s+|the\s+|by\s+)?(1[0-9]{3}|20[0-9]{2})s?$", re.I)
-NUMBER_RE = re.compile(r"(?<![\w.])(\d+(?:,\d{3})*(?:\.\d+)?|\.\d+)(?![\d])")
-CURRENCY = {"$": "USD", "us$": "USD", "usd": "USD", "dollar": "USD", "dollars": "USD", "£": "GBP", "gbp": "GBP",
-            "pound": "GBP", "pounds": "GBP", "€": "EUR", "eur": "EUR", "euro": "EUR", "euros": "EUR",
-            "manat": "AZN", "manats": "AZN", "azn": "AZN", "rial": "IRR", "rials": "IRR", "shekel": "ILS",
-            "shekels": "ILS", "yen": "JPY", "yuan": "CNY", "rupee": "INR", "rupees": "INR"}
-SCALE = {"thousand": 1e3, "k": 1e3, "million": 1e6, "mn": 1e6, "m": 1e6, "mln": 1e6, "billion": 1e9, "bn": 1e9,
-         "b": 1e9, "trillion": 1e12, "tn": 1e12, "hundred": 1e2, "dozen": 12}
-NUMBER_WORDS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve "
-                                           "thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty"
-                                           .split())}
-NUMBER_WORDS.update({"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
-                     "ninety": 90, "a hundred": 100, "hundred": 100, "a thousand": 1000, "dozen": 12})
 HONORIFICS = {"mr", "mrs", "ms", "dr", "sir", "president", "minister", "general", "king", "queen", "saint", "st",
               "prince", "lord", "lady", "professor", "prof", "jr", "sr"}
 
@@ -73,7 +57,7 @@ def parse(text: str) -> Value:
 
 def _date(text: str) -> Value | None:
     """A whole or partial date: (year, month, day), with None for the parts not stated."""
-    if m := ISO_RE.search(text):
+    if m := ISO_DATE_RE.search(text):
         return Value("date", text, (int(m[1]), int(m[2]), int(m[3])))
     if m := DAY_MONTH_RE.search(text):
         return Value("date", text, (_int(m[3]), ENGLISH_MONTHS[m[2].lower()], int(m[1])))
@@ -82,14 +66,14 @@ def _date(text: str) -> Value | None:
             return Value("date", text, (_int(m[3]), ENGLISH_MONTHS[m[1].lower()], int(m[2])))
     if m := MONTH_YEAR_RE.search(text):
         return Value("date", text, (int(m[2]), ENGLISH_MONTHS[m[1].lower()], None))
-    if m := YEAR_RE.match(text):
+    if m := YEAR_ALONE_RE.match(text):
         return Value("date", text, (int(m[1]), None, None))
     return None
 
 
 def date_values(text: str) -> list[tuple[int, int]]:
-    """Where a text states a date by the grammar above (day, month and year as written together), as
-    character offsets, without the comma or full stop that may follow a day.
+    """Where a text states a date in one of the ways `text.grammar.DATE_RES` reads (day, month and year as written
+    together), as character offsets, without the comma or full stop that may follow a day.
 
     >>> s = "It opened on March 29, 2023, and closed on 1 November; rebuilt in May 2024."
     >>> [s[a:b] for a, b in date_values(s)]
@@ -116,7 +100,7 @@ def _int(text: str | None) -> int | None:
 
 def _amount(text: str) -> Value | None:
     """Money: (currency, amount) — '$1.5 billion', '1.5 bn dollars', '€300,000'."""
-    words = re.findall(r"us\$|[$£€]|[a-z]+", text.lower())
+    words = CURRENCY_TOKEN_RE.findall(text.lower())
     currency = next((CURRENCY[w] for w in words if w in CURRENCY), None)
     number = _number(text)
     if currency is None or number is None:
@@ -137,13 +121,13 @@ def _number(text: str) -> float | None:
     (1500000000.0, 4500000.0, 300000.0, 12.0, None)
     """
     lower = text.lower()
-    m = NUMBER_RE.search(lower)
+    m = FIGURE_RE.search(lower)
     if m:
-        after = re.match(r"\s*([a-z]+)", lower[m.end():])
+        after = SCALE_AFTER_RE.match(lower[m.end():])
         scale = SCALE.get(after[1], 1.0) if after else 1.0
         return float(m[1].replace(",", "")) * scale
-    words = re.findall(r"[a-z]+(?: hundred| thousand)?", lower)
-    found = [NUMBER_WORDS[w] for w in words if w in NUMBER_WORDS]
+    words = COUNT_PHRASE_RE.findall(lower)
+    found = [COUNT_WORDS[w] for w in words if w in COUNT_WORDS]
     return float(found[0]) if found else None
 
 

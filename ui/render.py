@@ -12,7 +12,6 @@ that answer's sources.
 """
 from __future__ import annotations
 
-import html
 import re
 import textwrap
 from collections.abc import Iterable, Mapping
@@ -48,9 +47,14 @@ def _lines(text: str) -> Markup:
     return Markup("<br>").join(escape(text).split("\n"))
 
 
+def _markdown(text: str) -> Markup:
+    """Text escaped for the chat's markdown (`escape_markdown`), which escapes HTML too (a template filter)."""
+    return Markup(escape_markdown(text))
+
+
 TEMPLATES = Environment(loader=PackageLoader("ui", "templates"), autoescape=True, trim_blocks=True,
                         lstrip_blocks=True)
-TEMPLATES.filters["lines"] = _lines
+TEMPLATES.filters.update(lines=_lines, markdown=_markdown)
 
 
 def _html(template: str, macro: str, *args, **kwargs) -> str:
@@ -61,8 +65,8 @@ def _html(template: str, macro: str, *args, **kwargs) -> str:
 def shorten(text: str, limit: int) -> str:
     """`text` on one line, cut at a word boundary to at most `limit` characters, "…" marking the cut.
 
-    >>> shorten("Iran warns Azerbaijan over its growing ties, with Israel", 40)
-    'Iran warns Azerbaijan over its growing…'
+    >>> shorten("Kestrel warns Harbour over its growing ties, with Ridge", 40)
+    'Kestrel warns Harbour over its growing…'
     >>> shorten("A short  title", 40), shorten("Unbreakable" * 5, 12)
     ('A short title', 'Unbreakable…')
     """
@@ -172,8 +176,7 @@ def streaming_markdown(text: str, turn: int, provisional: bool = False) -> str:
     """
     if not provisional:
         return link_markers(text, turn)
-    return (f'<span class="provisional-label">{PROVISIONAL_LABEL}</span> '
-            f'<span class="provisional">{escape_markdown(" ".join(text.split()))}</span>')
+    return _html("chat.html", "provisional", PROVISIONAL_LABEL, " ".join(text.split()))
 
 
 def answer_markdown(answer: Answer, turn: int) -> str:
@@ -224,13 +227,13 @@ def short_title(title: str, limit: int = TITLE_CHARS) -> str:
 
     >>> short_title("Kestrel *Valley*")
     'Kestrel \\\\*Valley\\\\*'
-    >>> short_title('Iran warns "Baku" over its ties with Israel', limit=20)
-    '<span class="source-name" title="Iran warns &quot;Baku&quot; over its ties with Israel">Iran warns "Baku"…</span>'
+    >>> short_title('Kestrel warns "Harbour" over its ties <b>abroad</b>', limit=25)
+    '<span class="source-name" title="Kestrel warns &#34;Harbour&#34; over its ties &lt;b&gt;abroad&lt;/b&gt;">Kestrel warns "Harbour"…</span>'
     """
     whole, shown = " ".join(title.split()), shorten(title, limit)
     if shown == whole:
         return escape_markdown(shown)
-    return f'<span class="source-name" title="{html.escape(whole)}">{escape_markdown(shown)}</span>'
+    return _html("chat.html", "source_name", whole, shown)
 
 
 def error_markdown(message: str) -> str:

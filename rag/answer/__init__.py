@@ -25,21 +25,22 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable, Iterator, Protocol
+from typing import Iterator, Protocol
 
 from core.errors import SettingsError
 from core.records import Delta, Event, Message
 from core.registry import Registry
 from core.settings import AnswerSettings, LLMSettings
+from rag.evidence import Encode, Pieces
 
 AUTO = "auto"
-Encode = Callable[[list[str]], list[list[float]]]
-Pieces = Callable[..., list]   # (texts, skip=frozenset of words) -> per text, unit vectors of its content word pieces
+REFUSAL = "The documents do not answer this question."   # every mode refuses in these words
 
 
 @dataclass(frozen=True)
 class Tools:
-    """What an answer mode may use: its settings, the encoder, and an LLM passed in (else built from llm settings)."""
+    """What an answer mode may use: its settings, the encoder, and an LLM client passed in (a
+    `rag.llm_client.LLMClient`; else LLM mode builds one from the llm settings)."""
 
     answer: AnswerSettings
     llm_settings: LLMSettings

@@ -14,9 +14,10 @@ from __future__ import annotations
 import re
 
 from core.records import Answer, Citation, ScoredChunk
-from rag.answer.conflicts import LIKELY
-from rag.answer.extractive import Assessment, compose, evidence_row, scored_span, trim
-from rag.answer.features import Candidate, Question, negated
+from rag.evidence.conflicts import LIKELY
+from rag.answer.extractive import compose, trim
+from rag.evidence import Assessment, evidence_row, scored_span
+from rag.evidence.features import Candidate, Question, negated
 from rag.answer.kinded import Asked, Line, answers, cited_lines, distinct, fits
 from text.terms import terms, word_count
 from text.values import compare, parse
@@ -44,7 +45,7 @@ def gated(asked: Asked, ranked: list[ScoredChunk]):
     if not assessment.ranked:
         return ranked, assessment, asked.refuse(ranked, 0.0)
     if assessment.confidence < asked.threshold:
-        withheld = compose(assessment, asked.model, asked.max_words)[0]
+        withheld = compose(assessment, asked.evidence, asked.max_words).text
         return ranked, assessment, asked.refuse(ranked, assessment.confidence, withheld)
     return ranked, assessment, None
 
@@ -63,7 +64,7 @@ def about(q: Question, cand: Candidate) -> bool:
     """Whether a sentence (with its neighbours) names at least half of what the question is about (its names
     and numbers, else its terms).
 
-    >>> from rag.answer.features import analyse
+    >>> from rag.evidence.features import analyse
     >>> q = analyse("Why is Iran worried about Israel?", "Why is Iran worried about Israel?", lambda t: 1.0, 9.0)
     >>> about(q, Candidate(None, 0, 0, 0, "x", context="Iran fears it.")), about(q, Candidate(None, 0, 0, 0, "x", context="Rain."))
     (True, False)
@@ -77,7 +78,7 @@ def news(q: Question, sentence: str) -> int:
     that restates the question in other words ('Iran is concerned about its ties with Israel') explains
     less than one that names the causes ('it fears Israeli presence on its borders and sabotage').
 
-    >>> from rag.answer.features import analyse
+    >>> from rag.evidence.features import analyse
     >>> q = analyse("Why is Iran worried?", "Why is Iran worried?", lambda t: 1.0, 9.0)
     >>> news(q, "Iran is worried about Iran."), news(q, "Iran fears the border plan."), news(q, "Iran is calm.")
     (0, 2, 0)
@@ -107,8 +108,9 @@ def reasons(asked: Asked) -> Answer:
         return refusal
     found = causes(assessment, asked.model.conflict_gap)
     if not found:
-        text, short, cites, disagree = compose(assessment, asked.model, asked.max_words)
-        return asked.reply(text, cites, ranked, assessment.confidence, short, disagree)
+        composed = compose(assessment, asked.evidence, asked.max_words)
+        return asked.reply(composed.text, composed.citations, ranked, assessment.confidence, composed.short,
+                           composed.conflicts)
     text, cites = cited_lines([Line(c, cue(c.text)) for c in found], asked.max_words, assessment.confidence)
     return asked.reply(text, cites, ranked, assessment.confidence)
 
@@ -121,7 +123,7 @@ def answers_alone(asked: Asked, q: Question, cand: Candidate) -> bool:
 def item_of(asked: Asked, q: Question, cand: Candidate) -> str:
     """The short answer the span model finds in a sentence ('' when none, or when it is the whole sentence)."""
     found = scored_span(q, cand, asked.model.span)
-    text = cand.text[found[0][0]:found[0][1]].strip(" ,;:") if found else ""
+    text = cand.text[found.start:found.end].strip(" ,;:") if found else ""
     return "" if not text or word_count(text) >= word_count(cand.text) - 1 else text
 
 
@@ -164,7 +166,7 @@ def verdict(question: str, q: Question, sentence: str, around: str = "") -> str:
     term of the question with its polarity, 'No' when it states them all but negated the other way, ''
     otherwise (the sentence is support, not a verdict).
 
-    >>> from rag.answer.features import analyse
+    >>> from rag.evidence.features import analyse
     >>> ask = "Did Baku open an embassy?"
     >>> q = analyse(ask, ask, lambda t: 1.0, 9.0)
     >>> verdict(ask, q, "Baku opened an embassy in 2023."), verdict(ask, q, "Baku did not open an embassy."), \\

@@ -17,7 +17,8 @@ import re
 from dataclasses import dataclass
 
 from core.records import Answer, Citation, ScoredChunk
-from rag.answer.extractive import MIN_QUOTE_WORDS, Assessment, compose, short_answer, trim
+from rag.answer.extractive import MIN_QUOTE_WORDS, compose, trim
+from rag.evidence import Assessment
 from rag.answer.kinded import Asked, answers, clipped
 from text.dates import ENGLISH_MONTHS
 from text.entities import entities
@@ -54,7 +55,7 @@ def bridges(first: Assessment, question: str) -> list[str]:
     """The names the first step's best sentences give that the question does not say (not all their words):
     what the answer may be about.
 
-    >>> from rag.answer.features import Candidate
+    >>> from rag.evidence.features import Candidate
     >>> a = Assessment(None, [Candidate(None, 0, 0, 0, "Kiss and Tell is a 1945 film starring Shirley Temple.")], 0.9)
     >>> bridges(a, "What position was held by the woman who starred in Kiss and Tell?")
     ['Shirley Temple']
@@ -105,14 +106,15 @@ def second_steps(asked: Asked, first: Step) -> list[tuple[str, Step]]:
 
 def with_bridge(asked: Asked, name: str, first: Step, second: Step) -> Answer:
     """The second step's answer, then the first step's sentence that names the bridge, both cited."""
-    text, short, cites, found = compose(second.assessment, asked.model, asked.max_words - LINK_WORDS)
+    composed = compose(second.assessment, asked.evidence, asked.max_words - LINK_WORDS)
+    text, cites = composed.text, composed.citations
     link = next(c for c in first.assessment.ranked if name in c.text)
     room = max(MIN_QUOTE_WORDS, asked.max_words - word_count(text) - 1)
     if not any(c.source == link.chunk.source and c.start <= link.start < c.end for c in cites):
         cites = cites + [Citation.of(link.chunk, *clipped(link, name, room), first.assessment.confidence)]
         text = f"{text} {cites[-1].quote} [{len(cites)}]"
     passages = second.ranked + [s for s in first.ranked if s.chunk.id not in {p.chunk.id for p in second.ranked}]
-    return asked.reply(text, cites, passages, second.assessment.confidence, short, found)
+    return asked.reply(text, cites, passages, second.assessment.confidence, composed.short, composed.conflicts)
 
 
 def as_fact(asked: Asked, at: Step) -> Answer:
@@ -120,10 +122,11 @@ def as_fact(asked: Asked, at: Step) -> Answer:
     assessment = at.assessment
     if not assessment.ranked:
         return asked.refuse(at.ranked, 0.0)
-    text, short, cites, found = compose(assessment, asked.model, asked.max_words)
+    composed = compose(assessment, asked.evidence, asked.max_words)
     if assessment.confidence < asked.threshold:
-        return asked.refuse(at.ranked, assessment.confidence, text)
-    return asked.reply(text, cites, at.ranked, assessment.confidence, short, found)
+        return asked.refuse(at.ranked, assessment.confidence, composed.text)
+    return asked.reply(composed.text, composed.citations, at.ranked, assessment.confidence, composed.short,
+                       composed.conflicts)
 
 
 @answers("bridge")
@@ -133,7 +136,7 @@ def bridge(asked: Asked) -> Answer:
     if not first.assessment.ranked:
         return asked.refuse(first.ranked, 0.0)
     for name, second in second_steps(asked, first):
-        short = short_answer(second.assessment, asked.model)
+        short = asked.evidence.short_answer(second.assessment)
         if second.assessment.confidence >= asked.threshold and not set(terms(short)) & set(terms(name)):
             return with_bridge(asked, name, first, second)
     return as_fact(asked, first)
@@ -244,7 +247,7 @@ def comparison(asked: Asked) -> Answer:
     if not all(f.assessment.ranked for f in facts) or max(f.assessment.confidence for f in facts) < asked.threshold:
         ranked = [s for f in facts for s in f.ranked]
         return asked.refuse(ranked, max((f.assessment.confidence for f in facts), default=0.0))
-    shorts = [short_answer(f.assessment, asked.model) for f in facts]
+    shorts = [asked.evidence.short_answer(f.assessment) for f in facts]
     said = verdict(asked.question, items, [f.assessment.ranked[0].text for f in facts])
     room = max(8, (asked.max_words - word_count(said) - 2 * len(items)) // len(items))
     cites = [Citation.of(f.assessment.ranked[0].chunk, *clipped(f.assessment.ranked[0], s, room), f.assessment.confidence)

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from core.records import Answer, Citation, Conflict, DocumentInfo, ScoredChunk
 from core.registry import Registry
 from rag.answer import Tools
-from rag.answer.extractive import (MIN_QUOTE_WORDS, REFUSAL, SENTENCE_ENDS, Assessment, assess, model_of, quoted,
-                                   threshold_of, trim)
-from rag.answer.features import Candidate
-from rag.answer.model import AnswererModel
+from rag.answer import REFUSAL
+from rag.answer.extractive import MIN_QUOTE_WORDS, SENTENCE_ENDS, trim
+from rag.evidence import Assessment, Evidence, EvidenceRequest, quoted
+from rag.evidence.features import Candidate
+from rag.evidence.model import AnswererModel
 from text.terms import STOPWORDS, terms, word_count
 
 KIND_ANSWERS = Registry("question kind")
@@ -44,13 +45,19 @@ class Asked:
     kind: str
     retriever: object
     tools: Tools
-    model: AnswererModel
-    threshold: float
+    evidence: Evidence
 
     @classmethod
     def of(cls, question: str, query: str, kind: str, retriever, tools: Tools) -> "Asked":
-        model = model_of(tools.answer)
-        return cls(question, query, kind, retriever, tools, model, threshold_of(tools.answer, model))
+        return cls(question, query, kind, retriever, tools, Evidence.of(tools, retriever, copies=False))
+
+    @property
+    def model(self) -> AnswererModel:
+        return self.evidence.model
+
+    @property
+    def threshold(self) -> float:
+        return self.evidence.threshold
 
     @property
     def max_words(self) -> int:
@@ -66,12 +73,10 @@ class Asked:
         return deeper(self.retriever, depth).search(query, self.tools.encode_one(query))
 
     def assess(self, ranked: list[ScoredChunk], question: str | None = None, query: str | None = None) -> Assessment:
-        """The evidence model's reading of the passages, as the fact path makes it."""
+        """The evidence component's reading of the passages, as the fact path makes it."""
         question, query = question or self.question, query or self.query
-        s, corpus = self.tools.answer, self.corpus
-        vector = self.tools.encode_one(query) if s.sentence_rerank else None
-        return assess(question, query, ranked, corpus.idf, corpus.max_idf, self.model, self.tools.encode, vector,
-                      s.sentence_rerank, self.tools.pieces)
+        vector = self.tools.encode_one(query) if self.tools.answer.sentence_rerank else None
+        return self.evidence.run(EvidenceRequest(question, query, ranked, vector))
 
     def refuse(self, ranked: list[ScoredChunk], confidence: float | None = None, withheld: str = "") -> Answer:
         return Answer(REFUSAL, [], True, self.question, self.query, MODE, passages=[Citation.passage(s) for s in ranked],

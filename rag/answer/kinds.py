@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 
 from core.registry import Registry
+from text.grammar import A_QUANTITY, CURRENCY_SIGN, QUANTITY_WORD
 
 FACT = "fact"
 KINDS = Registry("question kind")
@@ -106,9 +107,7 @@ class Comparison(Rule):
         r"\band\s+[^,]*\bboth\b|"
         r"\b(?!(?:other|rather|whether|either|neither|never|ever|however|after|under|over|order|number|"
         r"member|letter|water|matter|power|paper)\b)(?:\w+er|more|less|fewer)\s+(?:\w+\s+)?than\s+"
-        r"(?![\d$£€]|a\s+(?:dozen|hundred|thousand|million))"
-        r"(?!(?:one|two|three|four|five|six|seven|eight|nine|ten|\w+teen|twenty|thirty|forty|fifty|hundreds?|"
-        r"thousands?|millions?)\b)", re.I)
+        rf"(?!\d|{CURRENCY_SIGN}|a\s+(?:{A_QUANTITY}))(?!(?:{QUANTITY_WORD})\b)", re.I)   # not 'than 300', 'than ten'
     paired = re.compile(
         rf"^(?:{AUXILIARY})\b.*(?:\bboth\b|\beither\b|\bthe same\b|\bsimilar\b|\bdifferent\b|\balike\b|"
         r"\bwhile\b|\bwhereas\b|\bin contrast\b|\bas opposed to\b|\bcompared\b)", re.I)

@@ -14,7 +14,8 @@ import dataclasses
 from core.records import Answer
 from core.settings import AnswerSettings
 from rag.answer import Tools, register
-from rag.answer.llm import LLMAnswerer, LLMFailed, make_llm
+from rag.answer.llm import LLMAnswerer
+from rag.llm_client import LLMClient, LLMFailed
 from rag.local import llama, models
 
 
@@ -42,7 +43,7 @@ class LocalAnswerer(LLMAnswerer):
         self.failed = ""
 
     @property
-    def llm(self):
+    def llm(self) -> LLMClient:
         """The client of the local model's loopback server; the model is loaded on first use (LLMFailed, kept
         for this instance, when it cannot be)."""
         if self._llm is None:
@@ -61,7 +62,7 @@ class LocalAnswerer(LLMAnswerer):
             self.failed = str(err)
             raise LLMFailed(self.failed) from None
         self.settings = self.settings.model_copy(update={"base_url": model.url})
-        return make_llm(self.settings, found.path.name, api_key=model.key)
+        return LLMClient(self.settings, found.path.name, api_key=model.key)
 
     def stream(self, question, history, retriever):
         """LLM mode's stream, its answers marked `local`; the model is loaded first, so loading is not counted

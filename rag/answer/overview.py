@@ -17,7 +17,7 @@ import re
 from collections import Counter
 
 from core.records import Answer, DocumentInfo, ScoredChunk
-from rag.answer.features import Candidate, candidates
+from rag.evidence.features import Candidate, candidates
 from rag.answer.kinded import Asked, Line, answers, cited_lines, names, passages_of, selection, similar, topic_terms
 from text.terms import terms, word_count
 

@@ -13,9 +13,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from core.records import Answer, Citation, Conflict, ScoredChunk
-from rag.answer import conflicts
-from rag.answer.extractive import compose
-from rag.answer.features import Candidate, candidates
+from rag.evidence import conflicts
+from rag.evidence.features import Candidate, candidates
 from rag.answer.kinded import Asked, answers, passages_of, selection, topic_terms
 
 MAX_SCANNED = 400         # passages of a whole collection scanned; beyond, those retrieved for the question
@@ -47,7 +46,7 @@ def detected(asked: Asked, a: conflicts.Stated, b: conflicts.Stated, kind: str) 
     for first, second in ((a, b), (b, a)):
         assessment = asked.assess([sentence_passage(first.cand), sentence_passage(second.cand)], question, question)
         if assessment.ranked:
-            found = compose(assessment, asked.model, 10 ** 6)[3]
+            found = asked.evidence.conflicts(assessment)
             if found:
                 return found
     return []

@@ -4,7 +4,7 @@ A passage nearly identical to a better-ranked one of another document is dropped
 of near-duplicates a lower similarity suffices. A dropped near-copy that states one of the kept passage's
 sentences with other values (another date, number or name, of the kind the question asks) travels with it
 beyond the cut, so that the answerer sees the disagreement: at most VARIANTS of them a sentence, since a
-disagreement shows the answer's value and two others (`rag.answer.conflicts.MAX_VALUES`)."""
+disagreement shows the answer's value and two others (`rag.evidence.conflicts.MAX_VALUES`)."""
 from __future__ import annotations
 
 import numpy as np

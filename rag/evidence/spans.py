@@ -1,7 +1,7 @@
 """Short answers: the span of the chosen sentence that answers the question ('765 km', 'Croatia', '1794').
 
 Every run of up to MAX_TOKENS words of the sentence is a candidate; the learned
-span model (`rag.answer.model`) scores them with the features below: its shape
+span model (`rag.evidence.model`) scores them with the features below: its shape
 (capitalised, a number, a year, a date), the kind of answer the question asks
 for, whether it repeats the question, and how near it stands to the question's
 words in the sentence.
@@ -10,24 +10,23 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
+from functools import cached_property
 
-from rag.answer.features import KINDS, Question
-from text.dates import MONTH
+from rag.evidence.features import KINDS, Features, Question
 from text.entities import PATTERNS
+from text.grammar import MONTH_WORD_RE, YEAR_WORD_RE
 from text.terms import STOPWORDS, stem, tokens
 from text.values import parse, whole_date
 
 MAX_TOKENS = 8
 DATE_PARTS = {"year": 0, "month": 1, "day": 2}   # 'what year ...?' names the part of a date it wants
 PREPOSITIONS = {"in", "on", "at", "by", "of", "from", "to", "for", "with", "as", "into", "during", "after", "before"}
-MONTH_RE = re.compile(rf"^(?:{MONTH})$")
+MONTH_RE = MONTH_WORD_RE          # a word that is a month name (`text.grammar`)
 NUMBER_TAILS = {"million", "billion", "thousand", "hundred", "percent", "%"}
 SHAPES = ["capitalised", "digit", "year", "month", "typed", "len1", "len2", "len3", "len4", "len6", "after_preposition",
           "repeats", "holds_typed", "untyped_words", "cuts_left", "cuts_right"]
-YEAR_WORD = re.compile(r"^(?:1\d{3}|20\d\d)$")
-SPAN_FEATURES = [*SHAPES, "repeat_share", "distance", "near_terms", "after_term", "before_term", "after_article",
-                 "before_comma", "before_end", "in_brackets", "opens_sentence", "head_beside", "head_inside",
-                 *[f"{k}*{s}" for k in KINDS for s in SHAPES]]
+YEAR_WORD = YEAR_WORD_RE          # a word that is a year (`text.grammar`)
 
 
 def span_candidates(sentence: str, toks: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -55,26 +54,125 @@ def _word(token: str) -> bool:
     return bool(re.match(r"[\w$£€]", token))
 
 
+@dataclass
+class SpanView:
+    """One candidate span (tokens i..j-1 of the sentence) as its features read it."""
+
+    q: Question
+    sentence: str
+    toks: list[tuple[int, int]]
+    stems: list[str]
+    i: int
+    j: int
+
+    @cached_property
+    def text(self) -> str:
+        return self.sentence[self.toks[self.i][0]:self.toks[self.j - 1][1]]
+
+    @cached_property
+    def inside(self) -> list[str]:
+        """The stems of the span's words (no stopwords)."""
+        return [s for s in self.stems[self.i:self.j] if s]
+
+    @cached_property
+    def repeat(self) -> float:
+        """Share of the span's words the question uses."""
+        return sum(1 for s in self.inside if s in self.q.weights) / len(self.inside) if self.inside else 0.0
+
+    @cached_property
+    def hits(self) -> list[int]:
+        """Where the question's terms stand in the sentence, outside the span."""
+        return [k for k, s in enumerate(self.stems) if s in self.q.weights and not self.i <= k < self.j]
+
+    @cached_property
+    def shape(self) -> list[float]:
+        words = [self.sentence[a:b] for a, b in self.toks[self.i:self.j]]
+        return _shape(self.q, self.text, words, self.i, self.toks, self.sentence, self.repeat)
+
+    def at(self, k: int) -> str:
+        return _at(self.sentence, self.toks, k)
+
+
+SPAN = Features("span")
+span_feature = SPAN.feature
+SPAN.group(*SHAPES)(lambda v: v.shape)
+
+
+@span_feature("repeat_share")
+def _repeat_share(v: SpanView) -> float:
+    return v.repeat
+
+
+@span_feature("distance")
+def _distance(v: SpanView) -> float:
+    """How far (in words, log) the nearest question term stands from the span."""
+    return math.log1p(min((v.i - k if k < v.i else k - v.j + 1 for k in v.hits), default=len(v.stems)))
+
+
+@span_feature("near_terms")
+def _near_terms(v: SpanView) -> float:
+    return sum(1 for k in v.hits if v.i - 4 <= k < v.j + 4) / 4
+
+
+@span_feature("after_term")
+def _after_term(v: SpanView) -> float:
+    return float(v.i > 0 and v.stems[v.i - 1] in v.q.weights)
+
+
+@span_feature("before_term")
+def _before_term(v: SpanView) -> float:
+    return float(v.j < len(v.stems) and v.stems[v.j] in v.q.weights)
+
+
+@span_feature("after_article")
+def _after_article(v: SpanView) -> float:
+    return float(v.at(v.i - 1).lower() in ("the", "a", "an"))
+
+
+@span_feature("before_comma")
+def _before_comma(v: SpanView) -> float:
+    return float(v.at(v.j) == ",")
+
+
+@span_feature("before_end")
+def _before_end(v: SpanView) -> float:
+    return float(v.at(v.j) in (".", "", ";"))
+
+
+@span_feature("in_brackets")
+def _in_brackets(v: SpanView) -> float:
+    return float(v.at(v.i - 1) == "(" or v.at(v.j) == ")")
+
+
+@span_feature("opens_sentence")
+def _opens_sentence(v: SpanView) -> float:
+    return float(v.i == 0)
+
+
+@span_feature("head_beside")
+def _head_beside(v: SpanView) -> float:
+    """The noun the question names ('which country') stands just before or after the span."""
+    return float(bool(v.q.head) and v.q.head in v.stems[max(0, v.i - 2):v.i] + v.stems[v.j:v.j + 2])
+
+
+@span_feature("head_inside")
+def _head_inside(v: SpanView) -> float:
+    return float(bool(v.q.head) and v.q.head in v.inside)
+
+
+@SPAN.group(*[f"{k}*{s}" for k in KINDS for s in SHAPES])
+def _kind_shapes(v: SpanView) -> list[float]:
+    """Each shape feature again, for the kind of answer the question asks (0 for the other kinds)."""
+    return [s if v.q.kind == k else 0.0 for k in KINDS for s in v.shape]
+
+
+SPAN_FEATURES = SPAN.names
+
+
 def span_features(q: Question, sentence: str, toks: list[tuple[int, int]], stems: list[str],
                   span: tuple[int, int]) -> list[float]:
-    """The feature row of one candidate span (names in SPAN_FEATURES)."""
-    i, j = span
-    text = sentence[toks[i][0]:toks[j - 1][1]]
-    words = [sentence[a:b] for a, b in toks[i:j]]
-    asked = set(q.weights)
-    inside = [s for s in stems[i:j] if s]
-    repeat = sum(1 for s in inside if s in asked) / len(inside) if inside else 0.0
-    shape = _shape(q, text, words, i, toks, sentence, repeat)
-    hits = [k for k, s in enumerate(stems) if s in asked and not i <= k < j]
-    distance = min((i - k if k < i else k - j + 1 for k in hits), default=len(stems))
-    before, after = _at(sentence, toks, i - 1), _at(sentence, toks, j)
-    return [*shape, repeat, math.log1p(distance), sum(1 for k in hits if i - 4 <= k < j + 4) / 4,
-            float(i > 0 and stems[i - 1] in asked), float(j < len(stems) and stems[j] in asked),
-            float(before.lower() in ("the", "a", "an")), float(after == ","), float(after in (".", "", ";")),
-            float(before == "(" or after == ")"), float(i == 0),
-            float(bool(q.head) and q.head in stems[max(0, i - 2):i] + stems[j:j + 2]),
-            float(bool(q.head) and q.head in inside),
-            *[s if q.kind == k else 0.0 for k in KINDS for s in shape]]
+    """The feature row of one candidate span (names in SPAN.names)."""
+    return SPAN.row(SpanView(q, sentence, toks, stems, *span))
 
 
 def _shape(q: Question, text: str, words: list[str], i: int, toks, sentence: str, repeat: float) -> list[float]:

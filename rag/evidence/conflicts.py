@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from core.records import Citation, Conflict, ConflictValue
-from rag.answer.features import Candidate
+from rag.evidence.features import Candidate
 from text.entities import PATTERNS
 from text.terms import WORD_RE, terms
 from text.values import (ANSWER_VALUES, MIN_SHARED_WORDS, Value, answer_values, changed_spans, compare,

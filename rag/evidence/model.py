@@ -7,7 +7,7 @@ Three logistic models over named features:
 - `evidence`: the probability that the chosen sentence answers the question at all (`QUESTION_FEATURES`);
   the assistant refuses under `threshold`, chosen on validation questions (RAG_ABSTAIN_THRESHOLD moves it);
 - `conflict_gap`: how close another document's sentence must score to count as a rival answer (see
-  `rag.answer.conflicts`), chosen on training questions for a false-flag budget.
+  `rag.evidence.conflicts`), chosen on training questions for a false-flag budget.
 
 `learn/` writes the file; nothing here trains. The file also records the data, split, seed and figures.
 """
@@ -142,8 +142,20 @@ def _depth(left: np.ndarray, right: np.ndarray) -> int:
 
 
 def _check(data: dict, expected: list[str]) -> None:
-    if list(data["names"]) != list(expected):
-        raise RagError(f"{ARTEFACT.name}: the model's features do not match this code's; retrain with `rag train`")
+    """The weights' feature names must be the code's, in the code's order: a row built by one and scored by
+    the other would put every weight on another feature.
+
+    >>> _check({"names": ["coverage", "length"]}, ["coverage", "length", "novelty"])
+    Traceback (most recent call last):
+    core.errors.RagError: answerer.json: the weights know 2 features and the code computes 3: feature 3 is 'novelty' in the code and absent in the weights; retrain with `rag train`
+    """
+    names, expected = list(data["names"]), list(expected)
+    if names == expected:
+        return
+    at = next((k for k, (a, b) in enumerate(zip(names, expected)) if a != b), min(len(names), len(expected)))
+    code, weights = (repr(row[at]) if at < len(row) else "absent" for row in (expected, names))
+    raise RagError(f"{ARTEFACT.name}: the weights know {len(names)} features and the code computes {len(expected)}: "
+                   f"feature {at + 1} is {code} in the code and {weights} in the weights; retrain with `rag train`")
 
 
 Scorer = Linear | Trees   # what the answerer asks of a model: score(row), scores(rows), probability(row)
@@ -166,11 +178,11 @@ class AnswererModel:
 
     @classmethod
     def from_dict(cls, data: dict, digest: str = "") -> "AnswererModel":
-        from rag.answer.features import QUESTION_FEATURES, SENTENCE_FEATURES
-        from rag.answer.spans import SPAN_FEATURES
+        from rag.evidence.features import QUESTION, SENTENCE
+        from rag.evidence.spans import SPAN
 
-        return cls(Linear.of(data["sentence"], SENTENCE_FEATURES), scorer(data["span"], SPAN_FEATURES),
-                   Linear.of(data["evidence"], QUESTION_FEATURES), float(data["threshold"]), digest,
+        return cls(Linear.of(data["sentence"], SENTENCE.names), scorer(data["span"], SPAN.names),
+                   Linear.of(data["evidence"], QUESTION.names), float(data["threshold"]), digest,
                    float(data.get("conflict_gap", 0.0)))
 
 

@@ -3,7 +3,7 @@
 Everything here is pure and general: IDF-weighted term coverage, word order, the
 question's years, numbers, ordinals and role words checked against the sentence
 and its neighbours, the evidence of the answer type, the passage's retrieval
-rank and similarity. No weight lives here; `rag.answer.model` holds the weights
+rank and similarity. No weight lives here; `rag.evidence.model` holds the weights
 a script (`rag train`, `learn/`) learned from public data. The same functions
 compute the training rows and the features at question time, so the two cannot
 drift apart.
@@ -13,10 +13,12 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Callable
 
 from core.records import Chunk, ScoredChunk
 from text.entities import PATTERNS
+from text.grammar import NUMBER_RE, ORDINAL_RE, YEAR_RE
 from text.questions import answer_type, key_entities, question_terms, relation_word
 from text.sentences import split_sentences
 from text.terms import STOPWORDS, stem, terms
@@ -25,15 +27,70 @@ KINDS = ("money", "date", "number", "person", "place", "reason", "other")
 TYPED = ("money", "date", "number", "person", "place")
 MAX_SENTENCE_CHARS = 1000   # of a sentence that is scored: a 100 kB run without a full stop is not read whole
 IDF_CAP = 3.0
-YEAR_RE = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})s?\b")
-NUMBER_RE = re.compile(r"\b\d[\d,.]*\d\b|\b\d\b")
 ORDINALS = {"first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
             "last", "final", "largest", "biggest", "smallest", "oldest", "earliest", "latest", "highest", "lowest"}
-ORDINAL_RE = re.compile(r"\b\d+(?:st|nd|rd|th)\b", re.I)
 AUXILIARIES = set("is are was were do does did has have had can could will would should may might must be been".split())
 HEAD_RE = re.compile(r"\b(?:what|which|whose|how many|how much)\s+(?:kind of |type of |sort of |form of )?([a-z]+)", re.I)
 REASON_RE = re.compile(r"\b(because|due to|as a result|in order to|so that|since|caus\w*|reason\w*|lead to|led to|"
                        r"result\w*|owing to|thanks to)\b", re.I)
+
+
+class Features:
+    """An ordered set of named features: each is one function of a view, registered under its name (or one
+    function giving several named values, a `group`); a row is every value in registration order, so a row
+    and its names cannot drift apart.
+
+    >>> demo = Features("demo")
+    >>> @demo.feature("length")
+    ... def _length(text): return float(len(text))
+    >>> demo.add("shouts", lambda text: float(text.isupper()))
+    >>> @demo.group("has_a", "has_b")
+    ... def _letters(text): return [float("a" in text), float("b" in text)]
+    >>> demo.names, demo.row("ABC"), demo.values("ab")
+    (['length', 'shouts', 'has_a', 'has_b'], [3.0, 1.0, 0.0, 0.0], {'length': 2.0, 'shouts': 0.0, 'has_a': 1.0, 'has_b': 1.0})
+    """
+
+    def __init__(self, what: str):
+        self.what = what
+        self.names: list[str] = []
+        self.functions: list[tuple[Callable, bool]] = []     # (function, whether it gives a list of values)
+
+    def add(self, name: str, function: Callable[..., float]) -> None:
+        self._name(name)
+        self.functions.append((function, False))
+
+    def feature(self, name: str):
+        """Register the decorated function as the feature `name` (appended: the row's last column)."""
+        def register(function):
+            self.add(name, function)
+            return function
+        return register
+
+    def group(self, *names: str):
+        """Register the decorated function, which returns one value per name, as the features `names`."""
+        def register(function):
+            for name in names:
+                self._name(name)
+            self.functions.append((function, True))
+            return function
+        return register
+
+    def _name(self, name: str) -> None:
+        if name in self.names:
+            raise ValueError(f"{self.what} feature {name!r} is defined twice")
+        self.names.append(name)
+
+    def row(self, view) -> list[float]:
+        out: list[float] = []
+        for function, many in self.functions:
+            if many:
+                out.extend(function(view))
+            else:
+                out.append(function(view))
+        return out
+
+    def values(self, view) -> dict[str, float]:
+        return dict(zip(self.names, self.row(view)))
 
 
 @dataclass(frozen=True)
@@ -258,38 +315,175 @@ class Pool:
         return cls(local_weights(q, cands), sum(lengths) / len(lengths) if lengths else 1.0)
 
 
-SENTENCE_FEATURES = ["coverage", "coverage_context", "coverage_passage", "coverage_title", "bigrams", "keys",
-                     "keys_context", "missing_rare", "dense", "passage_similarity", "first_passage", "passage_rank",
-                     "first_sentence", "length", "restates", "proximity", "years", "numbers", "ordinals",
-                     "relation", "head", "reason", *[f"typed_{k}" for k in TYPED], "new_terms", "coverage_local", "coverage_local_context",
-                     "bm25", "matched", "unmatched", "maxsim", "minsim"]
+@dataclass
+class Sentence:
+    """One candidate sentence as its features read it: the question, the candidate, the pool of its question's
+    candidates, and the sentence's terms, its neighbourhood's and its passage's (each computed once)."""
+
+    q: Question
+    cand: Candidate
+    pool: Pool
+    idf: Callable[[str], float]
+    max_idf: float
+
+    @cached_property
+    def own_list(self) -> list[str]:
+        return terms(self.cand.text)
+
+    @cached_property
+    def own(self) -> set[str]:
+        return set(self.own_list)
+
+    @cached_property
+    def near(self) -> set[str]:
+        return set(terms(self.cand.context))
+
+    @cached_property
+    def new(self) -> list[str]:
+        """The sentence's terms the question does not use."""
+        return [t for t in self.own if t not in self.q.weights]
+
+
+SENTENCE = Features("sentence")
+sentence_feature = SENTENCE.feature
+# the share of the question's (IDF-weighted) terms in the sentence, its neighbourhood, its passage, its title
+SENTENCE.add("coverage", lambda s: coverage(s.q.weights, s.own))
+SENTENCE.add("coverage_context", lambda s: coverage(s.q.weights, s.near))
+SENTENCE.add("coverage_passage", lambda s: coverage(s.q.weights, set(terms(s.cand.chunk.text))))
+SENTENCE.add("coverage_title", lambda s: coverage(s.q.weights, set(terms(s.cand.chunk.title or ""))))
+
+
+@sentence_feature("bigrams")
+def _bigrams(s: Sentence) -> float:
+    """Share of the question's word pairs the sentence holds in the same order."""
+    pairs = set(zip(s.own_list, s.own_list[1:]))
+    return len(s.q.bigrams & pairs) / len(s.q.bigrams) if s.q.bigrams else 0.0
+
+
+@sentence_feature("keys")
+def _keys(s: Sentence) -> float:
+    return len(s.q.keys & s.own) / len(s.q.keys) if s.q.keys else 0.0
+
+
+@sentence_feature("keys_context")
+def _keys_context(s: Sentence) -> float:
+    return len(s.q.keys & s.near) / len(s.q.keys) if s.q.keys else 0.0
+
+
+@sentence_feature("missing_rare")
+def _missing_rare(s: Sentence) -> float:
+    """The rarest question term the sentence's neighbourhood leaves out (its IDF over the corpus's highest)."""
+    return max((min(s.idf(t), s.max_idf) / s.max_idf for t in s.q.weights if t not in s.near), default=0.0)
+
+
+@sentence_feature("dense")
+def _dense(s: Sentence) -> float:
+    return s.cand.dense if s.cand.dense is not None else s.cand.chunk_similarity
+
+
+@sentence_feature("passage_similarity")
+def _passage_similarity(s: Sentence) -> float:
+    return s.cand.chunk_similarity
+
+
+@sentence_feature("first_passage")
+def _first_passage(s: Sentence) -> float:
+    return float(s.cand.rank == 0)
+
+
+@sentence_feature("passage_rank")
+def _passage_rank(s: Sentence) -> float:
+    return 1.0 / (1 + s.cand.rank)
+
+
+@sentence_feature("first_sentence")
+def _first_sentence(s: Sentence) -> float:
+    return float(s.cand.position == 0)
+
+
+@sentence_feature("length")
+def _length(s: Sentence) -> float:
+    return math.log1p(len(s.own_list))
+
+
+@sentence_feature("restates")
+def _restates(s: Sentence) -> float:
+    """Share of the sentence's terms the question uses (a sentence that only restates the question is 1)."""
+    return 1.0 - len(s.new) / len(s.own) if s.own else 1.0
+
+
+@sentence_feature("proximity")
+def _proximity(s: Sentence) -> float:
+    return proximity(set(s.q.weights), s.own_list)
+
+
+@sentence_feature("years")
+def _years(s: Sentence) -> float:
+    return agreement(s.q.years, s.cand.text, s.cand.context, YEAR_RE)
+
+
+@sentence_feature("numbers")
+def _numbers(s: Sentence) -> float:
+    return agreement(s.q.numbers, s.cand.text, s.cand.context, NUMBER_RE)
+
+
+@sentence_feature("ordinals")
+def _ordinals(s: Sentence) -> float:
+    return agreement(s.q.ordinals, s.cand.text, s.cand.context)
+
+
+@sentence_feature("relation")
+def _relation(s: Sentence) -> float:
+    return _present(s.q.relation, s.own, s.near)
+
+
+@sentence_feature("head")
+def _head(s: Sentence) -> float:
+    return _present(s.q.head, s.own, s.near)
+
+
+@sentence_feature("reason")
+def _reason(s: Sentence) -> float:
+    return float(s.q.kind == "reason" and bool(REASON_RE.search(s.cand.text)))
+
+
+for _kind in TYPED:      # typed_money ... typed_place: the question asks for this kind and the sentence holds one
+    SENTENCE.add(f"typed_{_kind}", lambda s, k=_kind: float(s.q.kind == k and typed(s.cand.text, k)))
+
+
+@sentence_feature("new_terms")
+def _new_terms(s: Sentence) -> float:
+    return math.log1p(len(s.new))
+
+
+# ... weighted by how few of the question's candidates hold each term; BM25 among the candidates
+SENTENCE.add("coverage_local", lambda s: coverage(s.pool.local, s.own))
+SENTENCE.add("coverage_local_context", lambda s: coverage(s.pool.local, s.near))
+SENTENCE.add("bm25", lambda s: bm25(s.q, s.own_list, s.pool.average))
+
+
+@sentence_feature("matched")
+def _matched(s: Sentence) -> float:
+    return float(sum(t in s.own for t in s.q.weights))
+
+
+@sentence_feature("unmatched")
+def _unmatched(s: Sentence) -> float:
+    return float(sum(t not in s.near for t in s.q.weights))
+
+
+# late interaction with the question's word pieces (`maxsim`): the mean best match, and the weakest
+SENTENCE.add("maxsim", lambda s: s.cand.maxsim)
+SENTENCE.add("minsim", lambda s: s.cand.minsim)
+
+
+SENTENCE_FEATURES = SENTENCE.names
 
 
 def sentence_features(q: Question, cand: Candidate, max_idf: float, idf: Callable[[str], float],
                       pool: Pool) -> list[float]:
-    """The feature row of one candidate sentence among its question's candidates `pool` (SENTENCE_FEATURES)."""
-    own_list = terms(cand.text)
-    own, near = set(own_list), set(terms(cand.context))
-    passage = set(terms(cand.chunk.text))
-    missing = [min(idf(t), max_idf) / max_idf for t in q.weights if t not in near]
-    new = [t for t in own if t not in q.weights]
-    return [
-        coverage(q.weights, own), coverage(q.weights, near), coverage(q.weights, passage),
-        coverage(q.weights, set(terms(cand.chunk.title or ""))),
-        len(q.bigrams & set(zip(own_list, own_list[1:]))) / len(q.bigrams) if q.bigrams else 0.0,
-        len(q.keys & own) / len(q.keys) if q.keys else 0.0, len(q.keys & near) / len(q.keys) if q.keys else 0.0,
-        max(missing, default=0.0), cand.dense if cand.dense is not None else cand.chunk_similarity,
-        cand.chunk_similarity, float(cand.rank == 0), 1.0 / (1 + cand.rank), float(cand.position == 0),
-        math.log1p(len(own_list)), 1.0 - len(new) / len(own) if own else 1.0, proximity(set(q.weights), own_list),
-        agreement(q.years, cand.text, cand.context, YEAR_RE), agreement(q.numbers, cand.text, cand.context, NUMBER_RE),
-        agreement(q.ordinals, cand.text, cand.context),
-        _present(q.relation, own, near), _present(q.head, own, near),
-        float(q.kind == "reason" and bool(REASON_RE.search(cand.text))),
-        *[float(q.kind == k and typed(cand.text, k)) for k in TYPED], math.log1p(len(new)),
-        coverage(pool.local, own), coverage(pool.local, near), bm25(q, own_list, pool.average),
-        float(sum(t in own for t in q.weights)), float(sum(t not in near for t in q.weights)), cand.maxsim,
-        cand.minsim]
-
+    """The feature row of one candidate sentence among its question's candidates `pool` (SENTENCE.names)."""
+    return SENTENCE.row(Sentence(q, cand, pool, idf, max_idf))
 
 
 def _present(word: str, own: set[str], near: set[str]) -> float:
@@ -299,33 +493,102 @@ def _present(word: str, own: set[str], near: set[str]) -> float:
     return 1.0 if word in own else 0.5 if word in near else -1.0
 
 
-QUESTION_FEATURES = ["best_coverage_context", "best_maxsim", "best_minsim", "best_missing_rare", "unknown_keys",
-                     "best_typed", "best_years", "best_relation", "best_head", *[f"kind_{k}" for k in KINDS],
-                     "best_span", "best_coverage", "best_keys", "best_unmatched", "best_numbers", "best_ordinals",
-                     "best_bigrams", "best_proximity", "missing_in_sentence", "missing_share", "negation_dropped"]
 NEGATION_RE = re.compile(r"\b(?:not|never|no|none|without|n't|cannot)\b|n't\b", re.I)
 
 
+@dataclass
+class Best:
+    """A question's best sentence as the evidence model reads it: the question, the sentence (its features
+    already computed, by name in `row`) and the span model's probability of its short answer."""
+
+    q: Question
+    cand: Candidate
+    span: float
+
+    @cached_property
+    def row(self) -> dict[str, float]:
+        return dict(zip(SENTENCE.names, self.cand.features))
+
+    @cached_property
+    def missing(self) -> list[float]:
+        """The weights of the question's terms the sentence itself leaves out."""
+        own = set(terms(self.cand.text))
+        return [w for t, w in self.q.weights.items() if t not in own]
+
+
+QUESTION = Features("question")
+question_feature = QUESTION.feature
+
+
+def _copied(name: str, of: str) -> None:
+    """The evidence feature `name`: the best sentence's feature `of`."""
+    QUESTION.add(name, lambda b: b.row[of])
+
+
+_copied("best_coverage_context", "coverage_context")
+
+
+QUESTION.add("best_maxsim", lambda b: b.cand.maxsim)
+QUESTION.add("best_minsim", lambda b: b.cand.minsim)
+
+
+_copied("best_missing_rare", "missing_rare")
+
+
+@question_feature("unknown_keys")
+def _unknown_keys(b: Best) -> float:
+    return float(b.q.unknown)
+
+
+@question_feature("best_typed")
+def _best_typed(b: Best) -> float:
+    """Whether the sentence holds the kind of answer asked for (0.5 when the question asks for no typed kind)."""
+    return sum(b.row[f"typed_{k}"] for k in TYPED) if b.q.kind in TYPED else 0.5
+
+
+for _name in ("years", "relation", "head"):
+    _copied(f"best_{_name}", _name)
+for _kind in KINDS:      # kind_money ... kind_other: what the question asks for
+    QUESTION.add(f"kind_{_kind}", lambda b, k=_kind: float(b.q.kind == k))
+
+
+@question_feature("best_span")
+def _best_span(b: Best) -> float:
+    return b.span
+
+
+for _name in ("coverage", "keys", "unmatched", "numbers", "ordinals", "bigrams", "proximity"):
+    _copied(f"best_{_name}", _name)
+
+
+@question_feature("missing_in_sentence")
+def _missing_in_sentence(b: Best) -> float:
+    return max(b.missing, default=0.0) / IDF_CAP
+
+
+@question_feature("missing_share")
+def _missing_share(b: Best) -> float:
+    return sum(b.missing) / (sum(b.q.weights.values()) or 1.0)
+
+
+@question_feature("negation_dropped")
+def _negation_dropped(b: Best) -> float:
+    return float(negated(b.q.text) and not negated(b.cand.context))
+
+
+QUESTION_FEATURES = QUESTION.names
+
+
 def question_features(q: Question, ranked: list[Candidate], span: float) -> list[float]:
-    """The evidence row of a whole question, read from its best sentence (QUESTION_FEATURES): how much of
+    """The evidence row of a whole question, read from its best sentence (QUESTION.names): how much of
     the question it and its neighbours state, how closely its words match the question's (the least-matched
     word most of all), whether it holds the kind of answer asked for, how sure the span model is of the
     short answer it holds (`span`, a probability), which of the question's words the sentence itself leaves
     out, and whether the question negates what the sentence does not. Nothing whose scale depends on the
     corpus (passage cosines, the ranking score, how many candidates there are) enters: the threshold must
     mean the same on a folder of news as on the encyclopaedia it was learned from."""
-    best = ranked[0]
-    row = dict(zip(SENTENCE_FEATURES, best.features))
-    typed_any = sum(row[f"typed_{k}"] for k in TYPED)
-    own = set(terms(best.text))
-    total = sum(q.weights.values()) or 1.0
-    missing = [w for t, w in q.weights.items() if t not in own]
-    return [row["coverage_context"], best.maxsim, best.minsim, row["missing_rare"], float(q.unknown),
-            typed_any if q.kind in TYPED else 0.5, row["years"], row["relation"], row["head"],
-            *[float(q.kind == k) for k in KINDS],
-            span, row["coverage"], row["keys"], row["unmatched"], row["numbers"], row["ordinals"], row["bigrams"],
-            row["proximity"], max(missing, default=0.0) / IDF_CAP, sum(missing) / total,
-            float(negated(q.text) and not negated(best.context))]
+    return QUESTION.row(Best(q, ranked[0], span))
+
 
 
 def negated(text: str) -> bool:
