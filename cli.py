@@ -447,14 +447,24 @@ def train(out: Optional[Path] = typer.Option(None, help="Where to write the weig
           limit: Optional[int] = typer.Option(None, help="Questions per split (default: all)"),
           seed: int = typer.Option(13, help="Seed of the split of articles into training and validation, and "
                                             "of --limit"),
+          read_gate: int = typer.Option(0, "--read-gate", help="Instead: add the read gate to the weights, fitted "
+                                        "on this many validation questions judged by the local model and measured "
+                                        "on as many test questions (~3 s a question; needs `make model`)"),
           index_dir: Optional[Path] = IndexDir):
     """Learn the offline answerer's weights from the SQuAD 2.0 subset in the shared benchmarks (~10 min)."""
     from learn.train import SEED, train as run_training
     from rag.evidence.model import ARTEFACT
 
-    record = run_training(settings_for(index_dir), Path(out or ARTEFACT), limit, seed or SEED, say=print)
-    for split, figures in record["figures"].items():
-        print(f"{split:10} " + ", ".join(f"{k} {v}" for k, v in figures.items()))
+    if read_gate > 0:
+        from learn.read_gate import train_read_gate
+
+        record = train_read_gate(settings_for(index_dir), read_gate, seed or SEED, Path(out or ARTEFACT), say=print)
+        figures = {k: v for k, v in record.items() if k.startswith(("test_", "validation_"))}
+    else:
+        record = run_training(settings_for(index_dir), Path(out or ARTEFACT), limit, seed or SEED, say=print)
+        figures = record["figures"]
+    for split, values in figures.items():
+        print(f"{split:10} " + ", ".join(f"{k} {v}" for k, v in values.items()))
     print(f"wrote {out or ARTEFACT}")
 
 

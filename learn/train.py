@@ -175,9 +175,14 @@ def write(model: AnswererModel, record: dict, out: Path) -> None:
     payload = {"sentence": model.sentence.to_dict(), "span": model.span.to_dict(),
                "evidence": model.evidence.to_dict(), "threshold": model.threshold,
                "conflict_gap": model.conflict_gap, "training": record}
+    dump(payload, out)
+
+
+def dump(payload: dict, out: Path) -> None:
+    """Write the weights file atomically: the span trees (thousands of numbers, not for reading) on one line,
+    the rest one value per line."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
-    # the span trees (thousands of numbers, not for reading) on one line; the rest one value per line
     text = json.dumps({**payload, "span": "@span@"}, indent=1)
     tmp.write_text(text.replace('"@span@"', json.dumps(payload["span"], separators=(",", ":"))) + "\n")
     tmp.replace(out)

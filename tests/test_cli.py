@@ -71,11 +71,12 @@ def whole_words_of(shown: str, full: str) -> bool:
 
 def test_a_closed_pipe_ends_quietly_with_status_0(sample):
     index = shlex.quote(str(sample.settings.store.index_dir))
-    ask = f"{RAG} ask --index-dir {index} {shlex.quote(ASKED)}"
+    rag = shlex.quote(str(RAG))        # the checkout's folder may hold a space
+    ask = f"{rag} ask --index-dir {index} {shlex.quote(ASKED)}"
     first = piped(f"{ask} --json | head -1")
     assert (first.returncode, first.stderr, first.stdout) == (0, "", "{\n")
     # `true` exits at once, long before rag writes: every write, and the flush at exit, meets a closed pipe
-    for command in (f"{ask} --json", ask, f"{RAG} docs --index-dir {index}", f"{RAG} docs --json --index-dir {index}"):
+    for command in (f"{ask} --json", ask, f"{rag} docs --index-dir {index}", f"{rag} docs --json --index-dir {index}"):
         run = piped(f"{command} | true")
         assert (run.returncode, run.stderr) == (0, ""), command
 

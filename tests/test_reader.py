@@ -146,3 +146,67 @@ def test_a_document_cannot_steer_the_local_answer_mode(local, tmp_path):
         assert answer.abstained or "Ostrova" in answer.text
     finally:
         local.remove(str(tmp_path / "notice.txt"))
+
+
+JUDGED: list[tuple[str, str]] = []
+
+
+@register_reader("test-judges")
+class Judges(Says):
+    """Says, and judges every best sentence with the probability the test put in YES."""
+
+    yes = 0.5
+
+    def judge(self, question: str, sentence: str) -> float:
+        JUDGED.append((question, sentence))
+        return Judges.yes
+
+
+@pytest.fixture
+def gated_weights(tmp_path):
+    """The shipped weights with a read gate that follows the reader's judgement alone (answer above 0.5)."""
+    import json
+
+    from rag.evidence.model import ARTEFACT, READ_GATE_FEATURES
+
+    data = json.loads(ARTEFACT.read_text())
+    data["read_gate"] = {"names": READ_GATE_FEATURES, "mean": [0.0, 0.0], "scale": [1.0, 1.0],
+                         "weights": [0.0, 1.0], "bias": 0.0, "threshold": 0.5}
+    path = tmp_path / "gated.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def judged_with(assistant: Assistant, weights) -> Assistant:
+    return Assistant(settings=assistant.settings.replace(reader="test-judges", model_path=weights),
+                     store=assistant.store, embedder=assistant.embedder)
+
+
+def test_the_read_gate_refuses_what_the_reader_judges_unanswered_and_answers_what_it_judges_answered(
+        bridge, gated_weights):
+    assert not bridge.ask("Who opened the Kestrel Bridge?").abstained
+    gated = judged_with(bridge, gated_weights)
+    Says.reply = ("Maria Ostrova", 0)
+    Judges.yes, ASKED[:] = 0.02, []
+    JUDGED.clear()
+    refused = gated.ask("Who opened the Kestrel Bridge?")
+    assert refused.abstained and not ASKED, "a sentence judged not to answer is neither answered nor read"
+    assert JUDGED and JUDGED[-1][1] in FACTS
+    Judges.yes = 0.98
+    answered = gated.ask("Who opened the Kestrel Bridge?")
+    assert not answered.abstained and answered.short_answer == "Maria Ostrova"
+
+
+def test_the_read_gate_may_answer_what_the_evidence_alone_refused(bridge, gated_weights):
+    question = "Which engineer designed the ferry that the Kestrel Bridge replaced?"
+    assert bridge.ask(question).abstained
+    gated = judged_with(bridge, gated_weights)
+    Says.reply, Judges.yes = ("", 0), 0.98
+    pieces = list(gated.stream(question))
+    assert pieces[0].provisional and isinstance(pieces[-1], Answer) and not pieces[-1].abstained
+
+
+def test_weights_without_a_read_gate_leave_the_judge_unasked(bridge):
+    JUDGED.clear()
+    answer = asked_with(bridge, "test-judges").ask("Who opened the Kestrel Bridge?")
+    assert not answer.abstained and not JUDGED

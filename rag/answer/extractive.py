@@ -11,7 +11,7 @@ installed (`rag.answer.reader`), its reading of the best sentences replaces the 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from core.records import Answer, Citation, Conflict, Delta
 from rag.answer import REFUSAL, Tools, register, words
@@ -189,14 +189,31 @@ class ExtractiveAnswerer:
             return
         conclusion, assessment = self.assessed(question, query, retriever)
         answer = kinded(conclude(conclusion, assessment), kind)
-        reader = None if answer.abstained else reader_for(self.tools.answer)
+        reader = self.reader_of(conclusion, assessment, answer)
         yield from (Delta(d.text, provisional=reader is not None) for d in words(answer.text))
-        if reader is None:
-            yield answer
-            return
+        yield kinded(self.read(conclusion, assessment, reader), kind) if reader else answer
+
+    def reader_of(self, conclusion: Conclusion, assessment: Assessment, answer: Answer):
+        """The installed reader, when it has something to do: read an answer, or judge the best sentence for a
+        read gate (which may answer what the evidence alone refused, or refuse what it answered)."""
+        reader = reader_for(self.tools.answer) if assessment.ranked else None
+        gated = gates(reader, conclusion.evidence)
+        return reader if reader is not None and (gated or not answer.abstained) else None
+
+    def read(self, conclusion: Conclusion, assessment: Assessment, reader) -> Answer:
+        """The answer once the reader has judged the best sentence (where the weights have a read gate) and
+        read the best few: the read phrase as the short answer, or the answer as it was when the read fails."""
+        if gates(reader, conclusion.evidence):
+            yes = reader.judge(conclusion.request.query, assessment.ranked[0].text)
+            evidence, assessment = conclusion.evidence.judged(assessment, yes,
+                                                              self.tools.answer.abstain_threshold is not None)
+            conclusion = replace(conclusion, evidence=evidence)
+        answer = conclude(conclusion, assessment)
+        if answer.abstained:
+            return answer
         sentences = [cand.text for cand in assessment.ranked[:SENTENCES]]
-        read = reader.run(ReadRequest(query, sentences, self.tools.answer.reader_seconds))
-        yield kinded(conclude(conclusion, assessment, read), kind) if read else answer
+        read = reader.run(ReadRequest(conclusion.request.query, sentences, self.tools.answer.reader_seconds))
+        return conclude(conclusion, assessment, read) if read else answer
 
     def answer(self, question: str, query: str, retriever) -> Answer:
         """The extractive answer to `question`, retrieving with `query` (the question made standalone)."""
@@ -217,6 +234,11 @@ class ExtractiveAnswerer:
         request = EvidenceRequest(question, query, retriever.search(query, vector), vector)
         evidence = Evidence.of(self.tools, retriever)
         return Conclusion(request, evidence, self.tools.answer.max_answer_words), evidence.run(request)
+
+
+def gates(reader, evidence: Evidence) -> bool:
+    """Whether a reader judges the best sentence for the read gate: it can, and the weights have one."""
+    return reader is not None and hasattr(reader, "judge") and evidence.model.read_gate is not None
 
 
 def kinded(answer: Answer, kind: str) -> Answer:

@@ -15,7 +15,8 @@ module-level functions below (the same code at training and at question time). W
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -115,6 +116,17 @@ class Evidence:
         featurise(q, cands, self.idf, self.max_idf)
         scored = rank(cands, self.model.sentence)
         return Assessment(q, scored, self.model.evidence.probability(evidence_row(q, scored, self.model.span)))
+
+    def judged(self, assessment: Assessment, reader_yes: float | None,
+               explicit_threshold: bool) -> tuple["Evidence", Assessment]:
+        """The evidence after a reader judged the best sentence: the read gate's probability in place of the
+        evidence probability and the read threshold in place of the threshold (a threshold set explicitly,
+        RAG_ABSTAIN_THRESHOLD, stays); unchanged without a read gate or a judgement."""
+        read = read_confidence(self.model, assessment.confidence, reader_yes) if assessment.ranked else None
+        if read is None:
+            return self, assessment
+        threshold = self.threshold if explicit_threshold else self.model.read_threshold
+        return replace(self, threshold=threshold), Assessment(assessment.question, assessment.ranked, read)
 
     def short_answer(self, assessment: Assessment) -> str:
         """The span model's short answer in the best sentence ('' for why/how questions, and when it is the
@@ -266,6 +278,30 @@ def quoted(cand: Candidate) -> tuple[int, int]:
 def _holds(scored: ScoredChunk, found: list[Conflict]) -> bool:
     """Whether a passage states one of the values of a disagreement (so the LLM is shown both sides)."""
     return any(v.citation.chunk_id == scored.chunk.id for c in found for v in c.values)
+
+
+def logit(p: float, floor: float = 1e-4) -> float:
+    """Log-odds of a probability, kept off the infinities.
+
+    >>> round(logit(0.5), 3), round(logit(0.9), 3), round(logit(1.0), 2)
+    (0.0, 2.197, 9.21)
+    """
+    p = min(max(p, floor), 1.0 - floor)
+    return math.log(p / (1.0 - p))
+
+
+def read_row(confidence: float, reader_yes: float) -> list[float]:
+    """The read gate's row (`model.READ_GATE_FEATURES`): the evidence probability and the reader's probability
+    that the best sentence answers, both as log-odds."""
+    return [logit(confidence), logit(reader_yes)]
+
+
+def read_confidence(model: AnswererModel, confidence: float, reader_yes: float | None) -> float | None:
+    """The probability of answering once a reader has judged the best sentence, or None when the weights have no
+    read gate or the reader could not tell (then the evidence probability stands, with its own threshold)."""
+    if model.read_gate is None or reader_yes is None:
+        return None
+    return model.read_gate.probability(read_row(confidence, reader_yes))
 
 
 def model_of(settings) -> AnswererModel:

@@ -7,7 +7,10 @@ Three logistic models over named features:
 - `evidence`: the probability that the chosen sentence answers the question at all (`QUESTION_FEATURES`);
   the assistant refuses under `threshold`, chosen on validation questions (RAG_ABSTAIN_THRESHOLD moves it);
 - `conflict_gap`: how close another document's sentence must score to count as a rival answer (see
-  `rag.evidence.conflicts`), chosen on training questions for a false-flag budget.
+  `rag.evidence.conflicts`), chosen on training questions for a false-flag budget;
+- `read_gate` (optional, `learn.read_gate`): where a reader is installed, the probability of answering from the
+  evidence probability and the reader's own probability that the best sentence answers (`READ_GATE_FEATURES`),
+  refusing under `read_threshold`; both learned on validation questions.
 
 `learn/` writes the file; nothing here trains. The file also records the data, split, seed and figures.
 """
@@ -25,6 +28,7 @@ import numpy as np
 from core.errors import RagError
 
 ARTEFACT = Path(__file__).with_name("answerer.json")
+READ_GATE_FEATURES = ["evidence_logit", "reader_yes_logit"]
 
 
 def sigmoid(z: float) -> float:
@@ -175,15 +179,19 @@ class AnswererModel:
     digest: str = ""
     conflict_gap: float = 0.0   # how far under the answer's sentence (in sentence-model log-odds) another source's
                                 # sentence may score and still count as answering the same question (learned)
+    read_gate: Linear | None = None
+    read_threshold: float = 0.5
 
     @classmethod
     def from_dict(cls, data: dict, digest: str = "") -> "AnswererModel":
         from rag.evidence.features import QUESTION, SENTENCE
         from rag.evidence.spans import SPAN
 
+        gate = data.get("read_gate")
         return cls(Linear.of(data["sentence"], SENTENCE.names), scorer(data["span"], SPAN.names),
                    Linear.of(data["evidence"], QUESTION.names), float(data["threshold"]), digest,
-                   float(data.get("conflict_gap", 0.0)))
+                   float(data.get("conflict_gap", 0.0)), Linear.of(gate, READ_GATE_FEATURES) if gate else None,
+                   float(gate["threshold"]) if gate else 0.5)
 
 
 @lru_cache(maxsize=4)
