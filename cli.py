@@ -459,7 +459,7 @@ def train(out: Optional[Path] = typer.Option(None, help="Where to write the weig
         from learn.read_gate import train_read_gate
 
         record = train_read_gate(settings_for(index_dir), read_gate, seed or SEED, Path(out or ARTEFACT), say=print)
-        figures = {k: v for k, v in record.items() if k.startswith(("test_", "validation_"))}
+        figures = {k: v for k, v in record.items() if isinstance(v, dict)}
     else:
         record = run_training(settings_for(index_dir), Path(out or ARTEFACT), limit, seed or SEED, say=print)
         figures = record["figures"]

@@ -22,6 +22,9 @@ def test_shipped_weights_record_data_split_seed_and_validation_figures():
     assert 0 < validation["threshold"] < 1 and validation["sentence_acc_at_1"] > 0.5
     assert load().threshold == validation["threshold"]
     assert ARTEFACT.stat().st_size < 200_000           # weights are a small JSON, not a model dump
+    gate = json.loads(ARTEFACT.read_text())["read_gate"]    # `rag train --read-gate N`, on validation questions
+    assert 0 < gate["threshold"] < 1 and load().read_threshold == gate["threshold"]
+    assert "validation" in gate["training"]["fitted_on"] and gate["training"]["test_with_read_gate"]["questions"]
 
 
 def test_a_new_feature_is_one_named_function_and_old_weights_refuse_it_by_name(monkeypatch):

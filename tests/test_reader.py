@@ -206,7 +206,16 @@ def test_the_read_gate_may_answer_what_the_evidence_alone_refused(bridge, gated_
     assert pieces[0].provisional and isinstance(pieces[-1], Answer) and not pieces[-1].abstained
 
 
-def test_weights_without_a_read_gate_leave_the_judge_unasked(bridge):
+def test_weights_without_a_read_gate_leave_the_judge_unasked(bridge, tmp_path):
+    """Weights trained by `rag train` alone (no read gate): the evidence model decides, the reader only reads."""
+    import json
+
+    from rag.evidence.model import ARTEFACT
+
+    data = json.loads(ARTEFACT.read_text())
+    data.pop("read_gate", None)
+    (tmp_path / "plain.json").write_text(json.dumps(data))
     JUDGED.clear()
-    answer = asked_with(bridge, "test-judges").ask("Who opened the Kestrel Bridge?")
-    assert not answer.abstained and not JUDGED
+    Says.reply = ("Maria Ostrova", 0)
+    answer = judged_with(bridge, tmp_path / "plain.json").ask("Who opened the Kestrel Bridge?")
+    assert not answer.abstained and answer.short_answer == "Maria Ostrova" and not JUDGED
