@@ -208,17 +208,21 @@ def confidences(split: Split, evidence: Linear, span: Scorer) -> None:
 
 def outcomes(split: Split, model: AnswererModel) -> list[dict]:
     """Per example: construction, answerable, confidence, whether the best sentence is right, short-answer F1."""
-    rows = []
-    for k, (ex, a) in enumerate(zip(split.examples, split.assessed)):
-        best = a.ranked[0] if a.ranked else None
-        correct = bool(best and ex.answerable and right(ex, best))
-        f1 = 0.0
-        if best and ex.answerable:
-            span = best_span(a.question, best, split.span_for(k, model.span))
-            f1 = metrics.token_f1(best.text[span[0]:span[1]] if span else best.text, ex.answers)
-        rows.append({"construction": ex.construction, "answerable": ex.answerable, "confidence": a.confidence,
-                     "correct": correct, "f1": f1})
-    return rows
+    return [outcome(ex, a, split.span_for(k, model.span)) for k, (ex, a) in enumerate(zip(split.examples,
+                                                                                          split.assessed))]
+
+
+def outcome(ex: Example, a: Assessment, span_model: Scorer) -> dict:
+    """One example's row of `outcomes`: its assessment's confidence, whether its best sentence is right and
+    the short answer's F1 (answerable examples only)."""
+    best = a.ranked[0] if a.ranked else None
+    correct = bool(best and ex.answerable and right(ex, best))
+    f1 = 0.0
+    if best and ex.answerable:
+        span = best_span(a.question, best, span_model)
+        f1 = metrics.token_f1(best.text[span[0]:span[1]] if span else best.text, ex.answers)
+    return {"construction": ex.construction, "answerable": ex.answerable, "confidence": a.confidence,
+            "correct": correct, "f1": f1}
 
 
 def figures(rows: list[dict], threshold: float) -> dict:

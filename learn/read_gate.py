@@ -26,9 +26,8 @@ from learn import fit
 from learn.data import read_squad, split_articles
 from learn.train import SIZES, Remembered, dump, load_split, workdir
 from rag.answer.reader import LocalReader
-from rag.evidence import Assessment, Evidence, EvidenceRequest, best_span, read_row
+from rag.evidence import Assessment, Evidence, EvidenceRequest, read_row
 from rag.evidence.model import ARTEFACT, READ_GATE_FEATURES, AnswererModel, load
-from eval import metrics
 
 FOLDS = 5
 
@@ -47,13 +46,9 @@ def judged_rows(split: fit.Split, evidence: Evidence, judge, indices: list[int],
 
 
 def row_of(ex, a: Assessment, model: AnswererModel, yes: float | None) -> dict:
-    best = a.ranked[0] if a.ranked else None
-    span = best_span(a.question, best, model.span) if best and ex.answerable else None
-    f1 = metrics.token_f1(best.text[span[0]:span[1]] if span else best.text, ex.answers) if best and ex.answerable \
-        else 0.0
-    return {"construction": ex.construction, "answerable": ex.answerable, "confidence": a.confidence,
-            "evidence_confidence": a.confidence, "correct": bool(best and ex.answerable and fit.right(ex, best)),
-            "f1": f1, "reader_yes": 0.5 if yes is None else yes}
+    """`fit.outcome`'s row, with the evidence probability kept apart and the reader's judgement (0.5 unknown)."""
+    row = fit.outcome(ex, a, model.span)
+    return {**row, "evidence_confidence": row["confidence"], "reader_yes": 0.5 if yes is None else yes}
 
 
 def gate_rows(rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
@@ -71,7 +66,7 @@ def cross_fitted(rows: list[dict], seed: int, folds: int = FOLDS) -> list[float]
     out = [0.0] * len(rows)
     for f in range(folds):
         held = order[f::folds]
-        kept = [i for i in order if i not in set(held)]
+        kept = sorted(set(order) - set(held))
         gate = fit.fit_linear(x[kept], y[kept], READ_GATE_FEATURES)
         for i in held:
             out[i] = gate.probability(list(x[i]))
@@ -112,7 +107,8 @@ def train_read_gate(settings: Settings, n: int, seed: int, out: Path = ARTEFACT,
 
 def write_gate(model: AnswererModel, rows: dict[str, list[dict]], seed: int, out: Path, seconds: float) -> dict:
     validation, test = rows["validation"], rows["test"]
-    threshold = fit.choose_threshold(with_confidence(validation, cross_fitted(validation, seed)))
+    crossed = with_confidence(validation, cross_fitted(validation, seed))
+    threshold = fit.choose_threshold(crossed)
     x, y = gate_rows(validation)
     gate = fit.fit_linear(x, y, READ_GATE_FEATURES)
     gated_test = with_confidence(test, [gate.probability(list(r)) for r in gate_rows(test)[0]])
@@ -122,8 +118,7 @@ def write_gate(model: AnswererModel, rows: dict[str, list[dict]], seed: int, out
               "test_questions": len(test),
               "test_evidence_alone": fit.figures(test, model.threshold),
               "test_with_read_gate": fit.figures(gated_test, threshold),
-              "validation_with_read_gate": fit.figures(with_confidence(validation, cross_fitted(validation, seed)),
-                                                       threshold)}
+              "validation_with_read_gate": fit.figures(crossed, threshold)}
     payload = json.loads(Path(out).read_text())
     payload["read_gate"] = {**gate.to_dict(), "threshold": threshold, "training": record}
     dump(payload, Path(out))

@@ -189,15 +189,21 @@ class LocalReader:
 
         return models.find(settings.local_model, models.cache_dir()) is not None
 
-    def run(self, request: ReadRequest) -> Read | None:
+    def model(self):
+        """The installed model, loaded once per process; None when none is installed."""
         from rag.local import llama, models
 
         found = models.find(self.settings.local_model, models.cache_dir())
-        if found is None:
-            return None
+        return llama.shared(found.path) if found else None
+
+    def run(self, request: ReadRequest) -> Read | None:
+        from rag.local import llama
+
         began = time.monotonic()
         try:
-            model = llama.shared(found.path)
+            model = self.model()
+            if model is None:
+                return None
             pieces = model.stream(prompt(request), max_tokens=MAX_TOKENS, temperature=0.0)
             reply = first_line(pieces, began + request.seconds)
         except llama.LocalModelFailed:
@@ -209,14 +215,14 @@ class LocalReader:
     def judge(self, question: str, sentence: str) -> float | None:
         """The model's probability of "Yes" against "No" to whether the sentence answers the question (one
         prompt read, one token: ~2 s on 2 cores); None when the model fails or gives neither word."""
-        from rag.local import llama, models
+        from rag.local import llama
 
-        found = models.find(self.settings.local_model, models.cache_dir())
-        if found is None:
-            return None
         try:
-            scores = llama.shared(found.path).next_token_logprobs(judge_prompt(question, sentence), ["Yes", "No"])
+            model = self.model()
+            scores = model.next_token_logprobs(judge_prompt(question, sentence), ["Yes", "No"]) if model else None
         except llama.LocalModelFailed:
+            return None
+        if scores is None:
             return None
         return yes_probability(scores["Yes"], scores["No"])
 

@@ -15,7 +15,6 @@ module-level functions below (the same code at training and at question time). W
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 from typing import Callable
 
@@ -27,7 +26,7 @@ from rag.evidence import conflicts
 from rag.evidence.conflicts import Reading
 from rag.evidence.features import (Candidate, Pool, Question, analyse, candidates, maxsim, question_features,
                                    sentence_features)
-from rag.evidence.model import AnswererModel, Linear, Scorer, load, sigmoid
+from rag.evidence.model import AnswererModel, Linear, Scorer, load, logit, sigmoid
 from rag.evidence.spans import span_candidates, span_features, span_text, token_stems
 from text.terms import TYPE_WORDS, tokens, word_count
 from text.values import parse
@@ -278,16 +277,6 @@ def quoted(cand: Candidate) -> tuple[int, int]:
 def _holds(scored: ScoredChunk, found: list[Conflict]) -> bool:
     """Whether a passage states one of the values of a disagreement (so the LLM is shown both sides)."""
     return any(v.citation.chunk_id == scored.chunk.id for c in found for v in c.values)
-
-
-def logit(p: float, floor: float = 1e-4) -> float:
-    """Log-odds of a probability, kept off the infinities.
-
-    >>> round(logit(0.5), 3), round(logit(0.9), 3), round(logit(1.0), 2)
-    (0.0, 2.197, 9.21)
-    """
-    p = min(max(p, floor), 1.0 - floor)
-    return math.log(p / (1.0 - p))
 
 
 def read_row(confidence: float, reader_yes: float) -> list[float]:

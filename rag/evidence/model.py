@@ -40,6 +40,16 @@ def sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-z)) if z > -30 else 0.0
 
 
+def logit(p: float, floor: float = 1e-4) -> float:
+    """Log-odds of a probability, kept off the infinities.
+
+    >>> round(logit(0.5), 3), round(logit(0.9), 3), round(logit(1.0), 2)
+    (0.0, 2.197, 9.21)
+    """
+    p = min(max(p, floor), 1.0 - floor)
+    return math.log(p / (1.0 - p))
+
+
 @dataclass(frozen=True)
 class Linear:
     """score(x) = bias + sum_i weight_i * (x_i - mean_i) / scale_i, over features named `names`.
