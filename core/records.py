@@ -176,10 +176,12 @@ class Filters:
 class Delta:
     """A piece of answer text as it is produced (streamed before the final `Answer`). A `provisional` piece
     (an LLM's reply, not yet validated) may be withdrawn: the final `Answer` replaces everything streamed, so
-    show it as unconfirmed until then."""
+    show it as unconfirmed until then. A `restart` piece starts the text over: what was streamed before it
+    (the offline answer shown while a model writes its own) is replaced by it and what follows."""
 
     text: str
     provisional: bool = False
+    restart: bool = False
 
 
 @dataclass

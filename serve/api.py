@@ -273,8 +273,10 @@ async def _sse(first, rest: AsyncIterator, reply: Reply) -> AsyncIterator[str]:
 
 
 def _piece(item: Delta | Answer, reply: Reply) -> str:
-    if isinstance(item, Delta):
-        return shapes.event(shapes.chunk(reply.ident, reply.created, reply.mode, item.text, dialect=reply.dialect))
+    if isinstance(item, Delta):   # `restart`: this chunk's text replaces what was streamed before it
+        restart = {"restart": True} if item.restart else {}
+        return shapes.event(shapes.chunk(reply.ident, reply.created, reply.mode, item.text, dialect=reply.dialect,
+                                         **restart))
     return shapes.event(shapes.final_chunk(item, reply.ident, reply.created, reply.dialect))
 
 

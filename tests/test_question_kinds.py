@@ -7,6 +7,7 @@ quotes that are the documents' text, and refused when the documents do not hold 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -190,3 +191,59 @@ def test_a_comparison_compares_the_values_each_sentence_states(harbour):
 
 def test_the_kind_is_in_the_answers_data(harbour):
     assert harbour.ask("Why did the council approve the harbour wall?").to_dict()["kind"] == "reasons"
+
+
+# --- the same kinds written by a model (LLM mode over real HTTP to a scripted OpenAI-compatible server)
+SUMMARY = "Summarize the main points of these documents."
+
+
+def passages_of(body: dict) -> list[str]:
+    """The passage texts of a prompt, in their numbered order."""
+    return re.findall(r'<passage number="\d+"[^>]*>\n(.*?)\n</passage>', body["messages"][-1]["content"], re.S)
+
+
+def written_list(body: dict) -> str:
+    """A reply as a model writes a list: one line a passage, in its own words, with the passage's marker."""
+    return "\n".join(f"- In short: {text.split()[0]} and more [{n}]" for n, text in enumerate(passages_of(body), 1))
+
+
+@pytest.fixture
+def writer(harbour, monkeypatch):
+    """An Assistant over the harbour index answering in LLM mode, and its scripted server."""
+    from fake_openai import FakeOpenAI
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    with FakeOpenAI() as server:
+        yield Assistant(settings=harbour.settings, store=harbour.store, embedder=harbour.embedder,
+                        llm_base_url=server.url, llm_timeout=2.0, llm_retries=0, mode="llm"), server
+
+
+def test_a_model_writes_the_summary_from_the_sentences_the_offline_answer_chose(harbour, writer):
+    assistant, server = writer
+    server.script = [written_list]
+    offline = harbour.ask(SUMMARY)
+    *pieces, answer = assistant.stream(SUMMARY)
+    body = server.requests[-1]["body"]
+    assert passages_of(body) == [c.quote for c in offline.citations]      # the offline answer's sentences
+    assert "Task: Summarise" in body["messages"][-1]["content"] and 'date="' in body["messages"][-1]["content"]
+    assert answer.mode == "llm" and answer.kind == "summary" and not answer.abstained and not answer.notice
+    assert answer.text.startswith("- In short:") and answer.text.count("\n- ") == len(offline.citations) - 1
+    assert [c.quote for c in answer.citations] == [c.quote for c in offline.citations]
+    cited(harbour, answer)
+    shown = "".join(p.text for p in pieces[:pieces.index(next(p for p in pieces if p.restart))])
+    assert shown == offline.text and all(p.provisional for p in pieces)    # the offline answer first
+
+
+@pytest.mark.parametrize("behaviour", ["500", "uncited"])
+def test_a_model_failing_a_kinded_question_leaves_the_offline_answer_with_a_notice(harbour, writer, behaviour):
+    assistant, server = writer
+    server.script = [behaviour]
+    answer = assistant.ask(SUMMARY)
+    assert answer.mode == "offline" and answer.kind == "summary" and answer.notice.startswith("LLM")
+    assert answer.text == harbour.ask(SUMMARY).text
+
+
+def test_a_kinded_question_the_documents_do_not_answer_is_refused_without_asking_the_model(writer):
+    assistant, server = writer
+    answer = assistant.ask("Summarize what the documents say about volcanoes.")
+    assert answer.abstained and answer.kind == "summary" and not server.requests

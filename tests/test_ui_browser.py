@@ -232,6 +232,15 @@ def test_the_sources_line_names_each_document_once(page):
     assert page.locator(BOT).last.locator('a[href^="#src-1-"]').count() >= 4   # every marker still links
 
 
+def test_a_summary_shows_as_a_list_whose_every_item_links_its_source(page):
+    text, _, _ = ask(page, "Summarize the main points of these articles.", turn=1)
+    items = page.locator(BOT).last.locator("li")
+    assert items.count() >= 3, text
+    for n in range(items.count()):
+        assert items.nth(n).locator('a[href^="#src-1-"]').count() >= 1, items.nth(n).inner_text()
+    assert "- " not in text.split("Sources:")[0]          # list items, not dashes in a paragraph
+
+
 def _tab(page, name: str) -> None:
     page.get_by_role("tab", name=name).click()
 

@@ -72,7 +72,7 @@ class Handlers:
                                                since=first, until=last, mode=mode or None,
                                                top_k=forms.passages(top_k, self.settings.retrieval.top_k)):
                 if isinstance(event, Delta):
-                    text += event.text
+                    text = event.text if event.restart else text + event.text
                     streamed = render.streaming_markdown(text, turn, event.provisional)
                     yield gr.skip(), shown + [_said("assistant", streamed)], gr.skip(), gr.skip()
                 elif isinstance(event, Answer):

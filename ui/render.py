@@ -197,10 +197,39 @@ def answer_markdown(answer: Answer, turn: int) -> str:
     if answer.abstained:
         parts.append(f"> {REFUSAL_ICON} **{REFUSAL_PREFIX}** {link_markers(answer.text, turn, 0)}")
     else:
-        parts.append(link_markers(answer.text, turn, len(answer.citations)))
+        parts.append(answer_body(answer.text, turn, len(answer.citations)))
         if answer.citations:
             parts.append(sources_line(answer.citations, turn))
     return "\n\n".join(parts)
+
+
+BULLET_RE = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
+
+
+def answer_body(text: str, turn: int, count: int) -> str:
+    """The answer's text as markdown, markers linked: a line the answer writes as a list item ('- ', '* ',
+    '• ', '1. ') becomes an item of a markdown list, every other line a line of its own; all of it escaped,
+    so nothing the documents say turns into markdown.
+
+    >>> print(answer_body("Two points:\\n- Ann left. [1]\\n2) Bob *stayed* [2]\\nThat is all.", turn=1, count=2))
+    Two points\\:
+    <BLANKLINE>
+    - Ann left\\. [\\[1\\]](#src-1-1)
+    - Bob \\*stayed\\* [\\[2\\]](#src-1-2)
+    <BLANKLINE>
+    That is all\\.
+    """
+    lines = [(BULLET_RE.match(line), line) for line in text.split("\n")]
+    out: list[str] = []
+    for n, (item, line) in enumerate(lines):
+        if item:
+            out += [""] if out and not out[-1].startswith("- ") else []
+            out.append(f"- {link_markers(line[item.end():], turn, count)}")
+            continue
+        follows = n + 1 < len(lines) and not lines[n + 1][0] and line.strip()
+        out += [""] if out and out[-1].startswith("- ") else []     # text after a list is not its last item
+        out.append(link_markers(line, turn, count) + ("  " if follows else ""))   # a line break in markdown
+    return "\n".join(out).rstrip()
 
 
 def sources_line(citations: list[Citation], turn: int) -> str:

@@ -14,9 +14,9 @@ import html
 import logging
 from typing import Iterator
 
-from core.records import Answer, Citation, Delta, Message, ScoredChunk
+from core.records import Answer, Chunk, Citation, Delta, Message, ScoredChunk
 from rag import citations as marks
-from rag.answer import ANSWERERS, REFUSAL, Tools, register, watch
+from rag.answer import ANSWERERS, REFUSAL, Tools, register, watch, words
 from rag.conversation import TURN_CHARS, standalone
 from rag.evidence import Evidence, EvidenceRequest
 from rag.llm_client import Clock, LLMClient, LLMFailed
@@ -40,8 +40,26 @@ CONDENSE = ("Rewrite the user's last message as one standalone question that can
             "conversation. Reply with the question only.")
 
 
-def prompt(question: str, ranked: list[ScoredChunk]) -> list[tuple[str, str]]:
-    """(role, content) messages: the rules, then the numbered passages and the question.
+# What the model is asked to write for a question that is not one fact (`rag.answer.kinds`): one line a kind.
+# The passages it writes from are the sentences the offline answerer chose for that kind.
+TASKS = {
+    "summary": "Summarise the main points of the passages as a list: one point a line, each line starting with "
+               "'- ' and ending with its marker. Put dated events in date order.",
+    "reasons": "Give the reasons or causes the passages state, as a list: one a line, each line starting with "
+               "'- ' and ending with its marker.",
+    "list": "List every distinct item the passages give in answer, one a line, each line starting with '- ' and "
+            "ending with its marker.",
+    "disagreements": "Say on what the passages disagree: for each point, give every value with its marker.",
+    "yesno": "Begin with Yes or No only if a passage states it; otherwise say what the passages do state. Give "
+             "the markers.",
+    "comparison": "Compare what the question asks about, using only the passages, each fact with its marker.",
+    "bridge": "First state the fact that leads to the answer, then the answer, each with its marker.",
+}
+
+
+def prompt(question: str, ranked: list[ScoredChunk], task: str = "") -> list[tuple[str, str]]:
+    """(role, content) messages: the rules, then the numbered passages (with their dates, where known), the
+    task (for a question of a kind in `TASKS`) and the question.
 
     >>> from core.records import Chunk
     >>> msgs = prompt("Who?", [ScoredChunk(Chunk("i", "/a.txt", "Kharrazi warned Baku.", 0, 21, "h", "T"), 1.0)])
@@ -57,10 +75,20 @@ def prompt(question: str, ranked: list[ScoredChunk]) -> list[tuple[str, str]]:
     Question: Who?
     """
     blocks = [f'<passage number="{n}" source="{html.escape(s.chunk.source.rsplit("/", 1)[-1])}" '
-              f'title="{html.escape(s.chunk.title)}">\n{quoted(s.chunk.text)}\n</passage>'
+              f'title="{html.escape(s.chunk.title)}"{dated(s.chunk.date)}>\n{quoted(s.chunk.text)}\n</passage>'
               for n, s in enumerate(ranked, 1)]
-    user = "Passages:\n" + "\n".join(blocks) + f"\n\nQuestion: {question}"
+    asked = f"Task: {task}\n" if task else ""
+    user = "Passages:\n" + "\n".join(blocks) + f"\n\n{asked}Question: {question}"
     return [("system", SYSTEM), ("user", user)]
+
+
+def dated(date: str) -> str:
+    """A passage tag's date attribute ('' without a date).
+
+    >>> dated("2023-03-29"), dated("")
+    (' date="2023-03-29"', '')
+    """
+    return f' date="{html.escape(date)}"' if date else ""
 
 
 def quoted(text: str) -> str:
@@ -96,17 +124,33 @@ def narrow(scored: ScoredChunk, claim: str) -> Citation:
     return Citation.of(chunk, start, end, scored.score)
 
 
-def build_answer(question: str, query: str, reply: str, ranked: list[ScoredChunk]) -> Answer:
-    """The validated Answer: invalid markers removed, cited passages renumbered, unmarked sentences flagged."""
+def build_answer(question: str, query: str, reply: str, ranked: list[ScoredChunk],
+                 quotes: list[Citation] | None = None) -> Answer:
+    """The validated Answer: invalid markers removed, cited passages renumbered, unmarked sentences flagged.
+    A marker cites the sentence of its passage closest to the sentences citing it, or, where the passages
+    were `quotes` (the sentences an offline answer chose), that quote itself."""
     valid, removed = marks.keep_valid(reply, len(ranked))
     if removed:
         log.info("removed %d citation marker(s) pointing at no passage", len(removed))
     text, order = marks.renumber(valid)
-    cites = [narrow(ranked[n - 1], " ".join(marks.citing_sentences(valid, n))) for n in order]
+    cites = [quotes[n - 1] if quotes else narrow(ranked[n - 1], " ".join(marks.citing_sentences(valid, n)))
+             for n in order]
     abstained = REFUSAL.lower().rstrip(".") in text.lower() and not cites
     return Answer(text, cites, abstained, question, query, "llm", unsupported_sentences=[] if abstained else
                   marks.unsupported(text), passages=[Citation.passage(s) for s in ranked],
                   invalid_markers=len(removed))
+
+
+def quoted_passages(quotes: list[Citation]) -> list[ScoredChunk]:
+    """The quotes of an offline answer as the passages of a prompt (each its own numbered passage).
+
+    >>> c = Citation("/d/a.txt", "T", "Ann left.", 10, 19, 0.9, "2023-01-02", "c1")
+    >>> p = quoted_passages([c])[0].chunk
+    >>> p.text, p.start, p.date
+    ('Ann left.', 10, '2023-01-02')
+    """
+    return [ScoredChunk(Chunk(c.chunk_id, c.source, c.quote, c.start, c.end, "", c.title, c.date), c.score)
+            for c in quotes]
 
 
 class Withdrawn(LLMFailed):
@@ -147,10 +191,16 @@ class LLMAnswerer:
 
     def stream(self, question: str, history: list[Message], retriever) -> Iterator:
         """Provisional reply pieces as they arrive, then the validated Answer; when the LLM fails or its reply
-        goes nowhere, the offline Answer with a notice instead (it replaces the pieces already streamed)."""
+        goes nowhere, the offline Answer with a notice instead (it replaces the pieces already streamed).
+        A question of a kind the offline answerer answers in its own way (a summary, reasons, a list ...) is
+        written by the model from the sentences that answer chose, the offline answer shown first."""
         query, clock = standalone(question, history), Clock.of(self.settings)
         try:
             query = self.condense(question, history, clock)
+            kind, offline = self.fallback.other_kind(question, query, retriever)
+            if offline is not None:
+                yield from self.write_kind(offline, clock)
+                return
             ranked = retriever.search(query)
             evidence, request = Evidence.of(self.tools, retriever), EvidenceRequest(question, query, ranked)
             if self.tools.answer.evidence_gate:
@@ -169,9 +219,34 @@ class LLMAnswerer:
             answer.notice = notice(failure)
         yield answer
 
-    def _watched(self, messages: list[tuple[str, str]], passages: int, clock: Clock):
-        """Yield the answer's pieces as provisional Deltas while `watch` finds nothing wrong; returns the
-        whole reply. A reply going nowhere is abandoned at once (its stream closed): Withdrawn."""
+    def write_kind(self, offline: Answer, clock: Clock) -> Iterator:
+        """The offline answer of a kinded question as provisional text, then the model's answer written from
+        its quotes (markers cite those quotes; its kind, passages and conflicts stay), streamed from a
+        `restart` piece; the offline answer, with a notice, when the model fails or refuses. A refused
+        question stays refused: the model is not asked."""
+        yield from (Delta(d.text, provisional=True) for d in words(offline.text))
+        if offline.abstained or not offline.citations:
+            yield offline
+            return
+        quotes, task = offline.citations, TASKS.get(offline.kind, "")
+        try:
+            passages = quoted_passages(quotes)
+            messages = prompt(offline.standalone_question, passages, task)
+            reply = yield from self._watched(messages, len(passages), clock, restart=True)
+            answer = usable(build_answer(offline.question, offline.standalone_question, reply, passages, quotes))
+            if answer.abstained:
+                raise Withdrawn("it refused what the chosen sentences answer")
+        except LLMFailed as failure:
+            offline.notice = notice(failure)
+            yield offline
+            return
+        answer.kind, answer.passages, answer.conflicts = offline.kind, offline.passages, offline.conflicts
+        yield answer
+
+    def _watched(self, messages: list[tuple[str, str]], passages: int, clock: Clock, restart: bool = False):
+        """Yield the answer's pieces as provisional Deltas while `watch` finds nothing wrong (the first a
+        `restart` when asked: it replaces what was shown before); returns the whole reply. A reply going
+        nowhere is abandoned at once (its stream closed): Withdrawn."""
         pieces = self._reply(messages, clock, stop=self.settings.stop)
         reply = ""
         for piece in pieces:
@@ -179,8 +254,8 @@ class LLMAnswerer:
             if problem:
                 pieces.close()
                 raise Withdrawn(problem)
+            yield Delta(piece, provisional=True, restart=restart and not reply)
             reply += piece
-            yield Delta(piece, provisional=True)
         problem = reply.strip() and watch.finished_badly(reply, passages, REFUSAL)
         if problem:
             raise Withdrawn(problem)
