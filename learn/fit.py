@@ -30,11 +30,13 @@ FOLDS = 2                      # cross-fitting folds of the training articles fo
 
 @dataclass
 class Split:
-    """The examples of one split with its corpus statistics (idf, max_idf) and, after scoring, assessments."""
+    """The examples of one split with the reference rarity of terms (idf, max_idf), whether its corpus uses a
+    term (known) and, after scoring, assessments."""
 
     examples: list[Example]
     idf: object
     max_idf: float
+    known: object = None
     assessed: list[Assessment] = field(default_factory=list)
     prepared: list = field(default_factory=list)
     spans: list = field(default_factory=list)     # per example, a span model not fitted on it (training split)
@@ -108,7 +110,7 @@ def prepare(split: Split, pieces) -> None:
     """Every example's reading and candidates with their features (computed once; `pieces` as the encoder's)."""
     split.prepared = []
     for ex in split.examples:
-        q = analyse(ex.question, ex.question, split.idf, split.max_idf)
+        q = analyse(ex.question, ex.question, split.idf, split.max_idf, split.known)
         cands = candidates(ex.ranked)
         late_interaction(cands, ex.question, pieces)
         featurise(q, cands, split.idf, split.max_idf)

@@ -98,7 +98,7 @@ def train_read_gate(settings: Settings, n: int, seed: int, out: Path = ARTEFACT,
     rows = {}
     for name in ("validation", "test"):
         split = load_split(name, [by_title[t] for t in parts[name]], settings, None, seed, say)
-        evidence = Evidence(model, split.idf, split.max_idf, model.threshold, pieces=pieces)
+        evidence = Evidence(model, split.idf, split.max_idf, model.threshold, pieces=pieces, known=split.known)
         say(f"{name}: judging {n} questions with the local model")
         rows[name] = judged_rows(split, evidence, judge, sample(split, n, seed), say)
     pieces.save()

@@ -23,6 +23,7 @@ from index.embed import Embedder
 from learn import fit
 from learn.data import SPLITS, collect, read_squad, split_articles, split_corpus
 from rag.evidence.features import QUESTION_FEATURES, SENTENCE_FEATURES
+from rag.evidence import reference
 from rag.evidence.model import ARTEFACT, AnswererModel, Scorer
 from rag.evidence.spans import SPAN_FEATURES
 
@@ -56,7 +57,8 @@ def load_split(name: str, articles: list[dict], settings: Settings, limit: int |
         examples = collect(assistant, articles, limit, seed, lambda n, total: say(f"  {name}: {n}/{total}"))
         cache.write_bytes(pickle.dumps(examples))
         say(f"  {name}: {len(examples)} examples retrieved in {time.perf_counter() - began:.0f} s")
-    return fit.Split(examples, assistant.corpus.idf, assistant.corpus.max_idf)
+    rarity = reference.load()
+    return fit.Split(examples, rarity.idf, rarity.max_idf, assistant.corpus.known)
 
 
 def train(settings: Settings, out: Path = ARTEFACT, limit: int | None = None, seed: int = SEED, say=print,

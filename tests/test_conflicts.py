@@ -185,4 +185,4 @@ def test_copies_stating_the_same_year_are_no_conflict(squad_pairs, embedder, tmp
     articles, shown, chosen = squad_pairs
     _, answers = ask_all(pair_corpus(tmp_path / "docs", articles, shown, restate, chosen), tmp_path / "index",
                          embedder, chosen)
-    assert [a.conflicts for a in answers] == [[]] * PAIRS
+    assert [a.conflicts for a in answers] == [[]] * PAIRS, [(v.value, Path(v.citation.source).name, v.citation.quote) for a in answers for c in a.conflicts for v in c.values]

@@ -314,6 +314,22 @@ def changed_spans(a: str, b: str) -> list[tuple[int, int, int, int]]:
     return [(ta[i1][0], ta[i2 - 1][1], tb[j1][0], tb[j2 - 1][1]) for _, i1, i2, j1, j2 in blocks]
 
 
+def only_added(a: str, b: str) -> bool:
+    """Whether `b` is `a` with words only added or removed (or none): the same statement, no value changed
+    ('in 1760' / 'in 1760 AD'), as opposed to another sentence or a copy with a run replaced.
+
+    >>> only_added("Montreal fell in 1760.", "Montreal fell in 1760 AD."), only_added("It fell in 1760.", "It fell in 1761.")
+    (True, False)
+    >>> only_added("Montreal fell in 1760.", "Quebec was taken by the British in 1759 after a siege.")
+    False
+    """
+    (_, wa, ca), (_, wb, cb) = _words(a), _words(b)
+    if sum((ca & cb).values()) < max(MIN_SHARED_WORDS, len(wa) / 2, len(wb) / 2):
+        return False
+    blocks = [op for op in SequenceMatcher(None, wa, wb, autojunk=False).get_opcodes() if op[0] != "equal"]
+    return all(i2 == i1 or j2 == j1 for _, i1, i2, j1, j2 in blocks)
+
+
 PIECE_RE = re.compile(r"[$£€]?\d[\d,.]*\d%?|[$£€]?\d%?|\w+|[^\w\s]")   # `text.terms.TOKEN_RE`, words split at - and ’
 
 

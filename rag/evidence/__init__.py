@@ -22,7 +22,7 @@ import numpy as np
 
 from core.records import Citation, Conflict, ScoredChunk
 from rag.citations import quotable
-from rag.evidence import conflicts
+from rag.evidence import conflicts, reference
 from rag.evidence.conflicts import Reading
 from rag.evidence.features import (Candidate, Pool, Question, analyse, candidates, maxsim, question_features,
                                    sentence_features)
@@ -81,7 +81,9 @@ class Gate:
 
 @dataclass(frozen=True)
 class Evidence:
-    """The evidence component of one index and one set of weights; `run` assesses a request."""
+    """The evidence component of one index and one set of weights; `run` assesses a request. `idf` is the
+    reference rarity of terms (`rag.evidence.reference`, the same for every folder); `known` whether the
+    folder's passages use a term at all."""
 
     model: AnswererModel
     idf: Callable[[str], float]
@@ -91,21 +93,22 @@ class Evidence:
     pieces: Pieces | None = None
     rerank: int = 0
     restating: Restating | None = None
+    known: Callable[[str], bool] | None = None
 
     @classmethod
     def of(cls, tools, retriever, copies: bool = True) -> "Evidence":
         """The evidence of `retriever`'s corpus with the weights and settings of an answer mode's `tools`;
         with `copies`, disagreements are also sought in copies of the answer's sentence the retriever finds
         beyond the passages assessed (its `restating` search, when it has one)."""
-        settings, corpus = tools.answer, retriever.corpus
+        settings, corpus, rarity = tools.answer, retriever.corpus, reference.load()
         model = model_of(settings)
         restating = getattr(retriever, "restating", None) if copies else None
-        return cls(model, corpus.idf, corpus.max_idf, threshold_of(settings, model), tools.encode, tools.pieces,
-                   settings.sentence_rerank, restating)
+        return cls(model, rarity.idf, rarity.max_idf, threshold_of(settings, model), tools.encode, tools.pieces,
+                   settings.sentence_rerank, restating, corpus.known)
 
     def run(self, request: EvidenceRequest) -> Assessment:
         """Score the sentences of the request's passages and the evidence that they answer its question."""
-        q = analyse(request.question, request.query, self.idf, self.max_idf)
+        q = analyse(request.question, request.query, self.idf, self.max_idf, self.known)
         cands = candidates(request.ranked)
         if not cands:
             return Assessment(q, [], 0.0)

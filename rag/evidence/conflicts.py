@@ -33,7 +33,7 @@ from rag.evidence.features import Candidate
 from text.entities import PATTERNS
 from text.terms import WORD_RE, terms
 from text.values import (ANSWER_VALUES, MIN_SHARED_WORDS, Value, answer_values, changed_spans, compare,
-                         date_values, is_value, parse)
+                         date_values, is_value, only_added, parse)
 
 MAX_VALUES = 3            # values shown in one disagreement (the answer's and two others at most)
 TITLE_WORDS = 8
@@ -63,7 +63,11 @@ def readings(best: Reading, kind: str, asked: Iterable[str], ranked: list[Candid
     own with a value of that kind, scoring at most `max_gap` under the answer's sentence and naming (with
     its neighbours) every term of the question (`asked`) that the answer's sentence names. Sentences found
     `elsewhere` (not ranked for the question) count only as copies. A sentence the answer's own document
-    also states is no disagreement (a copy of that document repeats its other facts unchanged)."""
+    also states is no disagreement (a copy of that document repeats its other facts unchanged), nor is the
+    answer's sentence with words only added or removed (the span model may read '1760 AD' otherwise). Where the
+    answer has a short value, a copy whose changed run lies outside it disagrees only if the span model, reading
+    the copy alone, takes the changed run for the copy's answer ('Azerbaijan (10)' beside 'Azerbaijan (1)' in
+    copies that both mark the 30th anniversary is a label, not a rival anniversary)."""
     out, wanted = [], VALUE_KINDS.get(kind, set()) if best.likely >= LIKELY else set()
     seen = {(c.chunk.source, c.start) for c in ranked}
     extra = [c for c in elsewhere if (c.chunk.source, c.start) not in seen]
@@ -73,15 +77,33 @@ def readings(best: Reading, kind: str, asked: Iterable[str], ranked: list[Candid
             continue
         runs, inside = value_runs(best.value.text, best.cand.text, cand.text)
         changed = copied_value(best.value.text, runs, answer_values(kind), inside, best.value.kind in wanted)
+        if changed and not inside and best.value.text and \
+                not answers_with(cand.text, value_in(cand)[0], best.cand.text, changed[1]):
+            changed = None      # the copy, read alone, gives another part of it as the answer: another fact
         if changed:
             out.append(Reading(cand, parse(changed[1]), copy=True, was=changed[0]))
         elif ranked_here and best.value.kind in wanted and best.cand.score - cand.score <= max_gap and \
-                covers(asked, best.cand.text, cand.context) and answers_alone(cand):
+                not only_added(best.cand.text, cand.text) and covers(asked, best.cand.text, cand.context) and \
+                answers_alone(cand):
             text, likely = value_in(cand)
             value = parse(text)
             if text and value.kind in wanted and likely >= LIKELY:
                 out.append(Reading(cand, value, likely))
     return out
+
+
+def answers_with(copy: str, answer: str, sentence: str, run: str) -> bool:
+    """Whether the `answer` the span model reads in a `copy` of the answer's `sentence` holds the copy's changed
+    `run` where it stands (by offsets: a changed '(5)' is not the 5 of 'March 5').
+
+    >>> a, b = "Baku (13) said on March 5, 2023 it won.", "Baku (5) said on March 5, 2023 it won."
+    >>> answers_with(b, "March 5, 2023", a, "5"), answers_with(b.replace("March 5", "March 9"), "March 9, 2023",
+    ...                                                        a.replace("(13)", "(5)"), "9")
+    (False, True)
+    """
+    at = copy.find(answer) if answer else -1
+    return at >= 0 and any(k >= at and m <= at + len(answer) for _, _, k, m in changed_spans(sentence, copy)
+                           if copy[k:m] == run)
 
 
 def covers(asked: Iterable[str], answer: str, rival: str) -> bool:

@@ -26,7 +26,6 @@ from text.terms import STOPWORDS, stem, terms
 KINDS = ("money", "date", "number", "person", "place", "reason", "other")
 TYPED = ("money", "date", "number", "person", "place")
 MAX_SENTENCE_CHARS = 1000   # of a sentence that is scored: a 100 kB run without a full stop is not read whole
-IDF_CAP = 3.0
 ORDINALS = {"first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
             "last", "final", "largest", "biggest", "smallest", "oldest", "earliest", "latest", "highest", "lowest"}
 AUXILIARIES = set("is are was were do does did has have had can could will would should may might must be been".split())
@@ -108,6 +107,7 @@ class Question:
     head: str
     keys: frozenset[str]
     unknown: int                 # key terms of the question the corpus never uses
+    max_idf: float = 1.0         # the scale of `weights`: the IDF of a term the reference has never seen
 
     @property
     def asked(self) -> frozenset[str]:
@@ -116,22 +116,26 @@ class Question:
         return self.keys or frozenset(self.weights)
 
 
-def analyse(question: str, query: str, idf: Callable[[str], float], max_idf: float) -> Question:
-    """Read `question` (its kind, years, role words) and `query` (the standalone form: its terms).
+def analyse(question: str, query: str, idf: Callable[[str], float], max_idf: float,
+            known: Callable[[str], bool] | None = None) -> Question:
+    """Read `question` (its kind, years, role words) and `query` (the standalone form: its terms, weighted by
+    `idf`, the reference rarity of `rag.evidence.reference`, fixed whatever the folder holds). `known` says
+    whether the folder uses a term at all: the question's key terms it never uses are counted (`unknown`).
 
     >>> q = analyse("Who won the second title in 1998?", "Who won the second title in 1998?", lambda t: 1.0, 9.0)
     >>> q.kind, sorted(q.years), sorted(q.ordinals), sorted(q.weights)
     ('person', ['1998'], ['second'], ['1998', 'second', 'titl', 'win'])
+    >>> analyse("Did Rollo win?", "Did Rollo win?", lambda t: 1.0, 9.0, known=lambda t: t != "rollo").unknown
+    1
     """
     q_terms = question_terms(query)
-    weights = {t: min(idf(t), IDF_CAP) if idf(t) < max_idf else 1.0 for t in q_terms}
     years = frozenset(YEAR_RE.findall(question))
     keys = frozenset(key_entities(query))
+    unknown = sum(1 for t in keys if known is not None and not known(t) and not t.isdigit())
     return Question(
-        question, answer_type(question), weights, frozenset(zip(q_terms, q_terms[1:])), years,
-        frozenset(n for n in NUMBER_RE.findall(question) if n not in years), ordinals(question),
-        relation_word(question), head_noun(question), keys,
-        sum(1 for t in keys if idf(t) >= max_idf and not t.isdigit()))
+        question, answer_type(question), {t: idf(t) for t in q_terms}, frozenset(zip(q_terms, q_terms[1:])),
+        years, frozenset(n for n in NUMBER_RE.findall(question) if n not in years), ordinals(question),
+        relation_word(question), head_noun(question), keys, unknown, max_idf)
 
 
 def ordinals(text: str) -> frozenset[str]:
@@ -559,11 +563,15 @@ def _best_span(b: Best) -> float:
 
 for _name in ("coverage", "keys", "unmatched", "numbers", "ordinals", "bigrams", "proximity"):
     _copied(f"best_{_name}", _name)
+# the question's terms weighted by how few candidates hold them: what is rare within the topic the passages
+# share (the reference IDF says what is rare in English; neither moves when unrelated documents are added)
+for _name in ("coverage_local", "coverage_local_context"):
+    _copied(f"best_{_name}", _name)
 
 
 @question_feature("missing_in_sentence")
 def _missing_in_sentence(b: Best) -> float:
-    return max(b.missing, default=0.0) / IDF_CAP
+    return max(b.missing, default=0.0) / b.q.max_idf
 
 
 @question_feature("missing_share")

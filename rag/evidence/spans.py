@@ -236,6 +236,20 @@ def token_stems(sentence: str, toks: list[tuple[int, int]]) -> list[str]:
     return out
 
 
+def whole_words(sentence: str, start: int, end: int) -> tuple[int, int]:
+    """A span widened to whole words: a token cut from a word ('th' of '30th', '5' of 'F5') takes the word.
+
+    >>> s = "The 30th anniversary of F5 jets"
+    >>> whole_words(s, 6, 8), whole_words(s, 4, 20), whole_words(s, 25, 26)
+    ((4, 8), (4, 20), (24, 26))
+    """
+    while start > 0 and sentence[start - 1].isalnum() and sentence[start].isalnum():
+        start -= 1
+    while end < len(sentence) and sentence[end].isalnum() and sentence[end - 1].isalnum():
+        end += 1
+    return start, end
+
+
 def span_text(sentence: str, toks: list[tuple[int, int]], span: tuple[int, int], head: str = "") -> tuple[int, int]:
     """Character offsets of a token range in the sentence, widened to the whole date it is part of (a date
     with its year), unless it states the part of a date the question names (`head` 'year', 'month', 'day').
@@ -245,8 +259,11 @@ def span_text(sentence: str, toks: list[tuple[int, int]], span: tuple[int, int],
     ['March 29, 2023', 'March 29', 'March 29, 2023']
     >>> s[slice(*span_text(s, tokens(s), (8, 9), "year"))], s[slice(*span_text(s, tokens(s), (3, 4)))]
     ('2023', 'embassy')
+    >>> t = "It marked the 30th anniversary."
+    >>> t[slice(*span_text(t, tokens(t), (4, 5)))]     # the token 'th' of '30th': the whole word
+    '30th'
     """
-    start, end = toks[span[0]][0], toks[span[1] - 1][1]
+    start, end = whole_words(sentence, toks[span[0]][0], toks[span[1] - 1][1])
     value = parse(sentence[start:end])
     if head in DATE_PARTS and value.kind == "date" and value.parts[DATE_PARTS[head]] is not None:
         return start, end

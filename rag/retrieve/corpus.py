@@ -45,6 +45,10 @@ class Corpus:
             self.prime([term])
         return self._idf[term]
 
+    def known(self, term: str) -> bool:
+        """Whether any committed passage holds the term."""
+        return self.idf(term) < self.max_idf
+
     def prime(self, term_list) -> None:
         """Look up the IDF of many terms at once (one query instead of one per term)."""
         new = {t for t in term_list if t not in self._idf}
