@@ -197,10 +197,18 @@ def test_the_read_gate_refuses_what_the_reader_judges_unanswered_and_answers_wha
     assert not answered.abstained and answered.short_answer == "Maria Ostrova"
 
 
-def test_the_read_gate_may_answer_what_the_evidence_alone_refused(bridge, gated_weights):
-    question = "Which engineer designed the ferry that the Kestrel Bridge replaced?"
-    assert bridge.ask(question).abstained
-    gated = judged_with(bridge, gated_weights)
+def test_the_read_gate_may_answer_what_the_evidence_alone_refused(bridge, gated_weights, tmp_path):
+    """Weights whose evidence threshold refuses everything (0.99) and whose read gate answers a sentence the
+    judge is sure of: the evidence alone refuses, the gate answers (and the extractive text streams first)."""
+    import json
+
+    strict = tmp_path / "strict.json"
+    strict.write_text(json.dumps(json.loads(gated_weights.read_text()) | {"threshold": 0.99}))
+    question = "Who opened the Kestrel Bridge?"
+    alone = Assistant(settings=bridge.settings.replace(model_path=strict), store=bridge.store,
+                      embedder=bridge.embedder)
+    assert alone.ask(question).abstained
+    gated = judged_with(bridge, strict)
     Says.reply, Judges.yes = ("", 0), 0.98
     pieces = list(gated.stream(question))
     assert pieces[0].provisional and isinstance(pieces[-1], Answer) and not pieces[-1].abstained
