@@ -53,27 +53,25 @@ class Reference:
         return self.table.get(key, self.max_idf)
 
 
-def parse(lines: list[str]) -> Reference:
+def parse(text: str) -> Reference:
     """A table from its text: '#' header lines `key: value` (passage_words, max_idf, source), then
-    `term<TAB>idf` rows.
+    `term<TAB>idf` rows (split all at once: 231k rows in ~0.1 s, a cold `rag ask` pays it).
 
-    >>> r = parse(["# passage_words: 120", "# max_idf: 13.5", "# source: x", "drone\\t7.4"])
-    >>> r.idf("drone"), r.max_idf, r.passage_words
-    (7.4, 13.5, 120)
+    >>> r = parse("# passage_words: 120\\n# max_idf: 13.5\\n# source: x\\ndrone\\t7.4\\nbaku\\t9.0\\n")
+    >>> r.idf("drone"), r.idf("baku"), r.max_idf, r.passage_words
+    (7.4, 9.0, 13.5, 120)
     """
-    header, table = {}, {}
-    for line in lines:
-        if line.startswith("#"):
-            key, _, value = line[1:].partition(":")
-            header[key.strip()] = value.strip()
-        elif line.strip():
-            term, value = line.rstrip("\n").split("\t")
-            table[term] = float(value)
+    head, body, header = text, "", {}
+    while head.startswith("#"):
+        line, _, head = head.partition("\n")
+        key, _, value = line[1:].partition(":")
+        header[key.strip()] = value.strip()
+    body = head.split()
+    table = dict(zip(body[0::2], map(float, body[1::2])))
     return Reference(table, float(header["max_idf"]), int(header["passage_words"]), header.get("source", ""))
 
 
 @functools.lru_cache(maxsize=2)
 def load(path: Path = TABLE) -> Reference:
     """The shipped table (read once per process)."""
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
-        return parse(handle.readlines())
+    return parse(gzip.decompress(path.read_bytes()).decode("utf-8"))
