@@ -117,3 +117,17 @@ def tokens(sentence: str) -> list[tuple[int, int]]:
     ['It', 'cost', '$4.5', 'm', 'in', '1998', ',', '(', 'twice', ')', '.']
     """
     return [m.span() for m in TOKEN_RE.finditer(sentence)]
+
+
+def whole_words(sentence: str, start: int, end: int) -> tuple[int, int]:
+    """A span widened to whole words: a token cut from a word ('th' of '30th', '5' of 'F5') takes the word.
+
+    >>> s = "The 30th anniversary of F5 jets"
+    >>> whole_words(s, 6, 8), whole_words(s, 4, 20), whole_words(s, 25, 26)
+    ((4, 8), (4, 20), (24, 26))
+    """
+    while start > 0 and sentence[start - 1].isalnum() and sentence[start].isalnum():
+        start -= 1
+    while end < len(sentence) and sentence[end].isalnum() and sentence[end - 1].isalnum():
+        end += 1
+    return start, end

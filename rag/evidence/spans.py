@@ -16,7 +16,7 @@ from functools import cached_property
 from rag.evidence.features import KINDS, Features, Question
 from text.entities import PATTERNS
 from text.grammar import MONTH_WORD_RE, YEAR_WORD_RE
-from text.terms import STOPWORDS, stem, tokens
+from text.terms import STOPWORDS, stem, tokens, whole_words
 from text.values import parse, whole_date
 
 MAX_TOKENS = 8
@@ -234,20 +234,6 @@ def token_stems(sentence: str, toks: list[tuple[int, int]]) -> list[str]:
         word = sentence[a:b].lower()
         out.append("" if word in STOPWORDS or not re.match(r"\w", word) else stem(word))
     return out
-
-
-def whole_words(sentence: str, start: int, end: int) -> tuple[int, int]:
-    """A span widened to whole words: a token cut from a word ('th' of '30th', '5' of 'F5') takes the word.
-
-    >>> s = "The 30th anniversary of F5 jets"
-    >>> whole_words(s, 6, 8), whole_words(s, 4, 20), whole_words(s, 25, 26)
-    ((4, 8), (4, 20), (24, 26))
-    """
-    while start > 0 and sentence[start - 1].isalnum() and sentence[start].isalnum():
-        start -= 1
-    while end < len(sentence) and sentence[end].isalnum() and sentence[end - 1].isalnum():
-        end += 1
-    return start, end
 
 
 def span_text(sentence: str, toks: list[tuple[int, int]], span: tuple[int, int], head: str = "") -> tuple[int, int]:
