@@ -29,6 +29,7 @@ from typing import Iterator, Protocol
 
 from core.registry import Registry
 from core.settings import AnswerSettings
+from rag.citations import quotable
 from text.entities import value_around
 from text.terms import terms
 
@@ -65,6 +66,10 @@ class Reader(Protocol):
         """Optional: the probability that `sentence` answers `question` (a feature of the read gate, see
         `rag.evidence.read_confidence`), or None when the reader cannot tell."""
 
+    def verdict(self, question: str, quotes: list) -> float | None:
+        """Optional: the probability that the quotes (`Citation`s) answer the yes/no `question` Yes rather than
+        No (`rag.answer.verdicts`), or None when the reader cannot tell."""
+
 
 READERS = Registry("RAG_READER")
 register_reader = READERS.register
@@ -96,6 +101,8 @@ def parse(reply: str, sentences: list[str], seconds: float = 0.0) -> Read | None
     (1, 'Ann')
     >>> parse("1: Paris", ["Ann won."]), parse("none", ["Ann won."]), parse("", ["Ann won."])
     (None, None, None)
+    >>> parse("1: 2", ["2- Tehran's fears:", "Two satellites."])     # a heading's number is no phrase of its quote
+    
     """
     found = REPLY.match(reply.strip().splitlines()[0]) if reply.strip() else None
     if not found or NONE.match(found.group(2)):
@@ -104,7 +111,7 @@ def parse(reply: str, sentences: list[str], seconds: float = 0.0) -> Read | None
     named = int(found.group(1)) - 1 if found.group(1) else -1
     order = ([named] if 0 <= named < len(sentences) else []) + [k for k in range(len(sentences)) if k != named]
     for k in order:
-        at = locate(phrase, sentences[k])
+        at = locate(phrase, sentences[k], quotable(sentences[k]))
         if at:
             at = value_around(sentences[k], *at)
             return Read(k, at[0], at[1], sentences[k][at[0]:at[1]], seconds)
@@ -122,23 +129,27 @@ def restates_question(question: str, phrase: str) -> bool:
     return bool(said) and said <= set(terms(question))
 
 
-def locate(phrase: str, sentence: str) -> tuple[int, int] | None:
+def locate(phrase: str, sentence: str, within: tuple[int, int] | None = None) -> tuple[int, int] | None:
     """Offsets of `phrase` in `sentence` as whole words, matched without regard to case, spacing, quote marks
-    or dashes (a model that writes '2' for 'two' does not find the 2 of '2023').
+    or dashes (a model that writes '2' for 'two' does not find the 2 of '2023'); inside the offsets `within`
+    when given (what a quote of the sentence keeps: not the '2-' of a numbered heading).
 
     >>> locate("ISRAEL’S  embassy", "He saw Israel's embassy today.")
     (7, 23)
     >>> locate("2", "In 2023 two came."), locate("", "Text."), locate("Rome", "Text.")
     (None, None, None)
+    >>> locate("2", "2- Fears of 2 shifts:"), locate("2", "2- Fears of 2 shifts:", (3, 20)), locate("2", "2- Fears:", (3, 8))
+    ((0, 1), (12, 13), None)
     """
     norm, where = folded(sentence)
     wanted, _ = folded(phrase)
+    lo, hi = within or (0, len(sentence))
     if not wanted.strip():
         return None
     for found in re.finditer(re.escape(wanted), norm):
         a, b = found.start(), found.end()
         if not (a > 0 and norm[a - 1].isalnum() and wanted[0].isalnum()) and \
-                not (b < len(norm) and norm[b].isalnum() and wanted[-1].isalnum()):
+                not (b < len(norm) and norm[b].isalnum() and wanted[-1].isalnum()) and lo <= where[a] and where[b - 1] < hi:
             return where[a], where[b - 1] + 1
     return None
 
@@ -225,6 +236,19 @@ class LocalReader:
         if scores is None:
             return None
         return yes_probability(scores["Yes"], scores["No"])
+
+    def verdict(self, question: str, quotes: list) -> float | None:
+        """The model's probability of "Yes" against "No" to a yes/no question, read from the quotes with their
+        titles and dates (one prompt read, one token); None when the model fails or gives neither word."""
+        from rag.answer import verdicts
+        from rag.local import llama
+
+        try:
+            model = self.model()
+            scores = model.next_token_logprobs(verdicts.prompt(question, quotes), ["Yes", "No"]) if model else None
+        except llama.LocalModelFailed:
+            return None
+        return yes_probability(scores["Yes"], scores["No"]) if scores else None
 
 
 def judge_prompt(question: str, sentence: str) -> list[dict]:
