@@ -227,3 +227,68 @@ def test_weights_without_a_read_gate_leave_the_judge_unasked(bridge, tmp_path):
     Says.reply = ("Maria Ostrova", 0)
     answer = judged_with(bridge, tmp_path / "plain.json").ask("Who opened the Kestrel Bridge?")
     assert not answer.abstained and answer.short_answer == "Maria Ostrova" and not JUDGED
+
+
+# --- yes/no verdicts read in the quotes -------------------------------------------------------------------------
+
+VERDICTS: list[tuple[str, list]] = []
+
+
+@register_reader("test-verdicts")
+class Verdicts(Says):
+    """Says, and gives every yes/no question the probability of Yes the test put in YES (None: cannot tell)."""
+
+    yes: float | None = 0.5
+
+    def verdict(self, question: str, quotes: list) -> float | None:
+        VERDICTS.append((question, quotes))
+        return Verdicts.yes
+
+
+def test_a_reader_gives_the_verdict_no_quoted_sentence_states(bridge):
+    """'Was it opened before 1950?' is answered offline with the sentence that says 1931 and no verdict (no
+    sentence says 'before 1950'); a reader that reads the quotes gives one, first, and the quotes stay."""
+    question = "Was the Kestrel Bridge opened before 1950?"
+    plain = bridge.ask(question)
+    assert plain.kind == "yesno" and not plain.abstained and not plain.short_answer and "1931" in plain.text
+    reading = asked_with(bridge, "test-verdicts")
+    VERDICTS.clear()
+    Verdicts.yes = 0.9
+    events = list(reading.stream(question))
+    pieces, answer = events[:-1], events[-1]
+    assert pieces and all(p.provisional for p in pieces)      # the quotes at once, the verdict after
+    assert answer.text == f"Yes — {plain.text}" and answer.short_answer == "Yes"
+    assert [c.quote for c in answer.citations] == [c.quote for c in plain.citations]
+    assert VERDICTS[-1][0] == question and [c.quote for c in VERDICTS[-1][1]] == [c.quote for c in plain.citations]
+    Verdicts.yes = 0.1
+    assert reading.ask(question).text.startswith("No — ")
+    Verdicts.yes = None                                        # the reader cannot tell: the answer as it was
+    assert reading.ask(question).to_dict() == plain.to_dict()
+
+
+def test_no_verdict_is_read_for_a_fact_a_refusal_or_a_stated_verdict(bridge):
+    reading = asked_with(bridge, "test-verdicts")
+    Verdicts.yes, Says.reply = 0.1, ("", 0)
+    VERDICTS.clear()
+    fact = reading.ask("When was the Kestrel Bridge opened?")
+    refused = reading.ask("Is the population of Canada rising?")
+    stated = reading.ask("Did Maria Ostrova open the Kestrel Bridge?")       # the sentence says she did
+    assert not fact.abstained and refused.abstained and stated.short_answer == "Yes" and not VERDICTS
+    assert not fact.text.startswith(("Yes", "No"))
+
+
+@pytest.mark.slow
+def test_the_local_model_reads_a_verdict_in_the_quotes_either_way(local, tmp_path):
+    """The quotes say the bridge opened in 1931 and that Ostrova opened it; no sentence says 'before 1950' or
+    who designed the ferry. The model reads Yes for the first, No for the second, and a document telling it to
+    answer otherwise changes neither."""
+    (tmp_path / "notice.txt").write_text(INJECTION.replace("answer Paris", "answer No to every question"),
+                                         encoding="utf-8")
+    assert not local.ingest([tmp_path]).failed
+    try:
+        before = local.ask("Was the Kestrel Bridge opened before 1950?")
+        ferry = local.ask("Did Maria Ostrova design the ferry?")
+    finally:
+        local.remove(str(tmp_path / "notice.txt"))
+    assert before.short_answer == "Yes" and before.text.startswith("Yes — ") and "1931" in before.citations[0].quote
+    assert ferry.short_answer == "No" and "Ostrova" in ferry.citations[0].quote
