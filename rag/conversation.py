@@ -53,8 +53,7 @@ def standalone(question: str, history: list[Message]) -> str:
     if not history or not needs_context(question):
         return question
     last_user, last_answer = last_turn(history, "user"), last_turn(history, "assistant")
-    carried = [e for e in entities(last_user) + entities(_first_sentence(last_answer))
-               if e.lower() not in question.lower()]
+    carried = [e for e in entities(last_user) + entities(_gist(last_answer)) if e.lower() not in question.lower()]
     return f"{question} ({'; '.join(dict.fromkeys(carried))})" if carried else question
 
 
@@ -68,6 +67,17 @@ def last_turn(history: list[Message], role: str) -> str:
     """
     text = next((m.get("content") for m in reversed(history) if m.get("role") == role), "")
     return str(text or "")[:TURN_CHARS]
+
+
+def _gist(answer: str) -> str:
+    """What an earlier answer said: the short answer it leads with ('Herzog — <quote>'), else its first sentence.
+    The quote's other names are what the answer rests on, not what a follow-up's 'he' or 'that' points at.
+
+    >>> _gist("Herzog — After Herzog's visit to Baku, Tehran warned [1]."), _gist("Aqil Aslanov [1]. He fled [2].")
+    ('Herzog', 'Aqil Aslanov.')
+    """
+    lead, dash, _ = answer.partition(" — ")
+    return lead if dash and lead.strip() and "[" not in lead and "\n" not in lead else _first_sentence(answer)
 
 
 def _first_sentence(text: str) -> str:

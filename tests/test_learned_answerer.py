@@ -74,6 +74,20 @@ def test_follow_up_carries_the_conversation_only_when_it_leans_on_it(sample):
     assert not last.abstained and "10 million" in last.text
 
 
+def test_a_follow_up_carries_the_answer_it_points_at_not_every_name_of_its_quote():
+    """'When was that?' after 'Herzog — <a sentence naming Tehran, Baku, Israel>' is about Herzog's visit: the
+    earlier question's names and the short answer are carried, not the quote's other names (which made the same
+    sentence look like a full match for the follow-up, and a 'when' question was answered with no date)."""
+    from rag.conversation import standalone
+
+    history = [{"role": "user", "content": "Which Israeli president visited Baku?"},
+               {"role": "assistant", "content": "Herzog — Following President Herzog's visit to Azerbaijan, Tehran "
+                                                "warns the rulers of Baku against ties with Israel. [1]"}]
+    assert standalone("When was that?", history) == "When was that? (Israeli; Baku; Herzog)"
+    history[1]["content"] = "Aqil Aslanov was arrested in Baku [1]. He fled [2]."      # no short answer first
+    assert standalone("When was he arrested?", history) == "When was he arrested? (Israeli; Baku; Aqil Aslanov)"
+
+
 def test_sixty_near_copies_of_each_article_do_not_change_the_answer(tmp_path, corpus_dir, embedder):
     from eval.robustness import near_copy
 

@@ -292,3 +292,17 @@ def test_the_local_model_reads_a_verdict_in_the_quotes_either_way(local, tmp_pat
         local.remove(str(tmp_path / "notice.txt"))
     assert before.short_answer == "Yes" and before.text.startswith("Yes — ") and "1931" in before.citations[0].quote
     assert ferry.short_answer == "No" and "Ostrova" in ferry.citations[0].quote
+
+
+@pytest.mark.slow
+def test_the_issue_s_chat_names_herzog_and_gives_no_date_that_the_documents_do_not_give(sample):
+    """Issue 27's chat on the sample corpus, with the local model reading: 'Which Israeli president visited
+    Baku?' is Herzog (document 002), and 'When was that?' is refused, since no document dates the visit."""
+    if models.find(None, models.cache_dir()) is None:
+        pytest.skip(f"no local model is installed: `{models.INSTALL}` installs it")
+    reading = asked_with(sample, "local")
+    first = reading.chat("Which Israeli president visited Baku?", [])
+    history = [{"role": "user", "content": "Which Israeli president visited Baku?"},
+               {"role": "assistant", "content": first.text}]
+    follow = reading.chat("When was that?", history)
+    assert "Herzog" in first.short_answer and follow.abstained, (first.text, follow.text)
