@@ -107,7 +107,9 @@ def test_sixty_near_copies_of_each_article_do_not_change_the_answer(tmp_path, co
 def test_numbered_copies_of_each_article_do_not_change_the_answer(tmp_path, corpus_dir, embedder):
     """Issue 29: the sample corpus plus copies of each article in which each line's first "Azerbaijan" reads
     "Azerbaijan (k)". At 20 copies the copies of one passage filled every place of the top five (each differs
-    from the others by a number, which kept it from collapsing) and the question was refused; at 60 the same."""
+    from the others by a number, which kept it from collapsing) and the question was refused; at 60 the same.
+    Copies 21-60 are made of the answer's article only (the one whose copies crowd the top five): copies of the
+    other four would only add 160 documents to encode."""
     folder = tmp_path / "versions"
     folder.mkdir()
     texts = {path.name: path.read_text(encoding="utf-8") for path in sorted(corpus_dir.glob("*.txt"))}
@@ -115,7 +117,7 @@ def test_numbered_copies_of_each_article_do_not_change_the_answer(tmp_path, corp
         (folder / name).write_text(text, encoding="utf-8")
     assistant = Assistant(tmp_path / "index", embedder=embedder)
     for upto in (20, 60):
-        for name, text in texts.items():
+        for name, text in texts.items() if upto == 20 else [(n, t) for n, t in texts.items() if "765" in t]:
             for k in range(1 if upto == 20 else 21, upto + 1):
                 lines = [line.replace("Azerbaijan", f"Azerbaijan ({k})", 1) for line in text.split("\n")]
                 (folder / f"v{k:02d}_{name}").write_text("\n".join(lines), encoding="utf-8")
