@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, replace
 
 from core.records import Answer, Citation, Conflict, Delta
-from rag.answer import REFUSAL, Tools, register, verdicts, words
+from rag.answer import REFUSAL, Tools, register, words
 from rag.answer.kinds import kind_of
 from rag.answer.reader import SENTENCES, Read, ReadRequest, reader_for
 from rag.citations import quotable
@@ -184,20 +184,14 @@ class ExtractiveAnswerer:
         query = standalone(question, history)
         kind, other = self.other_kind(question, query, retriever)
         if other is not None:
-            yield from self.kind_stream(other)
+            yield from words(other.text)
+            yield other
             return
         conclusion, assessment = self.assessed(question, query, retriever)
         answer = kinded(conclude(conclusion, assessment), kind)
         reader = self.reader_of(conclusion, assessment, answer)
         yield from (Delta(d.text, provisional=reader is not None) for d in words(answer.text))
         yield kinded(self.read(conclusion, assessment, reader), kind) if reader else answer
-
-    def kind_stream(self, answer: Answer):
-        """A kinded answer's words, then the answer; a yes/no answer with no stated verdict gets the one an
-        installed reader reads in its quotes (`rag.answer.verdicts`), its words provisional until then."""
-        reader = verdicts.verdict_reader(reader_for(self.tools.answer), answer)
-        yield from (Delta(d.text, provisional=reader is not None) for d in words(answer.text))
-        yield verdicts.read_verdict(answer, reader) if reader else answer
 
     def reader_of(self, conclusion: Conclusion, assessment: Assessment, answer: Answer):
         """The installed reader, when it has something to do: read an answer, or judge the best sentence for a

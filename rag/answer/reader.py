@@ -66,10 +66,6 @@ class Reader(Protocol):
         """Optional: the probability that `sentence` answers `question` (a feature of the read gate, see
         `rag.evidence.read_confidence`), or None when the reader cannot tell."""
 
-    def verdict(self, question: str, quotes: list) -> float | None:
-        """Optional: the probability that the quotes (`Citation`s) answer the yes/no `question` Yes rather than
-        No (`rag.answer.verdicts`), or None when the reader cannot tell."""
-
 
 READERS = Registry("RAG_READER")
 register_reader = READERS.register
@@ -236,19 +232,6 @@ class LocalReader:
         if scores is None:
             return None
         return yes_probability(scores["Yes"], scores["No"])
-
-    def verdict(self, question: str, quotes: list) -> float | None:
-        """The model's probability of "Yes" against "No" to a yes/no question, read from the quotes with their
-        titles and dates (one prompt read, one token); None when the model fails or gives neither word."""
-        from rag.answer import verdicts
-        from rag.local import llama
-
-        try:
-            model = self.model()
-            scores = model.next_token_logprobs(verdicts.prompt(question, quotes), ["Yes", "No"]) if model else None
-        except llama.LocalModelFailed:
-            return None
-        return yes_probability(scores["Yes"], scores["No"]) if scores else None
 
 
 def judge_prompt(question: str, sentence: str) -> list[dict]:
