@@ -97,8 +97,8 @@ def parse(reply: str, sentences: list[str], seconds: float = 0.0) -> Read | None
     (1, 'Ann')
     >>> parse("1: Paris", ["Ann won."]), parse("none", ["Ann won."]), parse("", ["Ann won."])
     (None, None, None)
-    >>> parse("1: 2", ["2- Tehran's fears:", "Two satellites."])     # a heading's number is no phrase of its quote
-    
+    >>> parse("1: 2", ["2- Tehran's fears:", "Two satellites."]) is None    # a heading's number is no phrase of its quote
+    True
     """
     found = REPLY.match(reply.strip().splitlines()[0]) if reply.strip() else None
     if not found or NONE.match(found.group(2)):
@@ -144,8 +144,9 @@ def locate(phrase: str, sentence: str, within: tuple[int, int] | None = None) ->
         return None
     for found in re.finditer(re.escape(wanted), norm):
         a, b = found.start(), found.end()
-        if not (a > 0 and norm[a - 1].isalnum() and wanted[0].isalnum()) and \
-                not (b < len(norm) and norm[b].isalnum() and wanted[-1].isalnum()) and lo <= where[a] and where[b - 1] < hi:
+        whole = not (a > 0 and norm[a - 1].isalnum() and wanted[0].isalnum()) and \
+            not (b < len(norm) and norm[b].isalnum() and wanted[-1].isalnum())
+        if whole and lo <= where[a] and where[b - 1] < hi:
             return where[a], where[b - 1] + 1
     return None
 
