@@ -32,6 +32,7 @@ from core.settings import AnswerSettings
 from rag.citations import quotable
 from text.entities import value_around
 from text.terms import terms
+from text.values import parse as parse_value
 
 SENTENCES = 3          # sentences read: the prompt stays short (a 2-core CPU reads ~50 tokens a second)
 MAX_TOKENS = 24        # a number, a colon and a short phrase
@@ -89,7 +90,8 @@ NONE = re.compile(r"^\W*(none|unanswerable|no answer)\W*$", re.IGNORECASE)
 
 def parse(reply: str, sentences: list[str], seconds: float = 0.0) -> Read | None:
     """The reply's phrase, located verbatim in the sentence it names, else in the first sentence that holds it
-    (a small model often numbers wrongly, or not at all); None for 'none' or a phrase no sentence holds.
+    (a small model often numbers wrongly, or not at all; it may write '2' for a sentence's 'two'); None for
+    'none' or a phrase no sentence holds.
 
     >>> parse("[2]: the Kestrel mine.", ["Ann won.", "Norvale bought 10% of the Kestrel mine."])
     Read(sentence=1, start=22, end=38, text='the Kestrel mine', seconds=0.0)
@@ -97,8 +99,10 @@ def parse(reply: str, sentences: list[str], seconds: float = 0.0) -> Read | None
     (1, 'Ann')
     >>> parse("1: Paris", ["Ann won."]), parse("none", ["Ann won."]), parse("", ["Ann won."])
     (None, None, None)
-    >>> parse("1: 2", ["2- Tehran's fears:", "Two satellites."]) is None    # a heading's number is no phrase of its quote
+    >>> parse("1: 2", ["2- Tehran's fears:", "Ann won."]) is None    # a heading's number is no phrase of its quote
     True
+    >>> parse("1: 2", ["It was split into two forces."]).text
+    'two'
     """
     found = REPLY.match(reply.strip().splitlines()[0]) if reply.strip() else None
     if not found or NONE.match(found.group(2)):
@@ -107,7 +111,7 @@ def parse(reply: str, sentences: list[str], seconds: float = 0.0) -> Read | None
     named = int(found.group(1)) - 1 if found.group(1) else -1
     order = ([named] if 0 <= named < len(sentences) else []) + [k for k in range(len(sentences)) if k != named]
     for k in order:
-        at = locate(phrase, sentences[k], quotable(sentences[k]))
+        at = locate(phrase, sentences[k], quotable(sentences[k])) or number_word(phrase, sentences[k])
         if at:
             at = value_around(sentences[k], *at)
             return Read(k, at[0], at[1], sentences[k][at[0]:at[1]], seconds)
@@ -123,6 +127,22 @@ def restates_question(question: str, phrase: str) -> bool:
     """
     said = set(terms(phrase))
     return bool(said) and said <= set(terms(question))
+
+
+def number_word(digits: str, sentence: str) -> tuple[int, int] | None:
+    """Offsets of the word by which `sentence` states the number a reply wrote in digits ('2' for 'two'); not
+    for 1, whose word is as often a pronoun ('one of them').
+
+    >>> number_word("2", "It was split into two forces."), number_word("1", "One of them left."), number_word("3", "Two.")
+    ((18, 21), None, None)
+    >>> number_word("20", "It lasted twenty-one days."), number_word("21", "It lasted twenty-one days.")
+    (None, None)
+    """
+    if not re.fullmatch(r"\d{1,3}", digits) or int(digits) < 2:
+        return None
+    want = parse_value(digits).parts
+    words = re.finditer(r"(?<![\w-])[A-Za-z]+(?![\w-])", sentence)       # not 'twenty' of 'twenty-one'
+    return next((m.span() for m in words if (v := parse_value(m.group())).kind == "count" and v.parts == want), None)
 
 
 def locate(phrase: str, sentence: str, within: tuple[int, int] | None = None) -> tuple[int, int] | None:
