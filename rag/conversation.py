@@ -53,7 +53,7 @@ def standalone(question: str, history: list[Message]) -> str:
     if not history or not needs_context(question):
         return question
     last_user, last_answer = last_turn(history, "user"), last_turn(history, "assistant")
-    carried = [e for e in entities(last_user) + entities(_gist(last_answer)) if e.lower() not in question.lower()]
+    carried = [e for e in entities(last_user) + _gist(last_answer) if e.lower() not in question.lower()]
     return f"{question} ({'; '.join(dict.fromkeys(carried))})" if carried else question
 
 
@@ -69,15 +69,20 @@ def last_turn(history: list[Message], role: str) -> str:
     return str(text or "")[:TURN_CHARS]
 
 
-def _gist(answer: str) -> str:
-    """What an earlier answer said: the short answer it leads with ('Herzog — <quote>'), else its first sentence.
-    The quote's other names are what the answer rests on, not what a follow-up's 'he' or 'that' points at.
+def _gist(answer: str) -> list[str]:
+    """What of an earlier answer a follow-up's 'he' or 'that' may point at: the short answer it leads with, whole
+    ('Herzog — <quote>', 'March 29, 2023 — <quote>'), else the names of its first sentence (after a leading
+    Yes or No, the quote's). The quote's other names are what the answer rests on, not what it says.
 
-    >>> _gist("Herzog — After Herzog's visit to Baku, Tehran warned [1]."), _gist("Aqil Aslanov [1]. He fled [2].")
-    ('Herzog', 'Aqil Aslanov.')
+    >>> _gist("Herzog — After Herzog's visit to Baku, Tehran warned [1]."), _gist("March 29, 2023 — It opened [1].")
+    (['Herzog'], ['March 29, 2023'])
+    >>> _gist("Aqil Aslanov [1]. He fled [2]."), _gist("Yes — Aqil Aslanov fled [1].")
+    (['Aqil Aslanov'], ['Aqil Aslanov'])
     """
-    lead, dash, _ = answer.partition(" — ")
-    return lead if dash and lead.strip() and "[" not in lead and "\n" not in lead else _first_sentence(answer)
+    lead, dash, rest = answer.partition(" — ")
+    if not dash or not lead.strip() or "[" in lead or "\n" in lead:
+        return entities(_first_sentence(answer))
+    return entities(_first_sentence(rest)) if lead.strip().lower() in ("yes", "no") else [lead.strip()]
 
 
 def _first_sentence(text: str) -> str:

@@ -84,6 +84,8 @@ def test_a_follow_up_carries_the_answer_it_points_at_not_every_name_of_its_quote
                {"role": "assistant", "content": "Herzog — Following President Herzog's visit to Azerbaijan, Tehran "
                                                 "warns the rulers of Baku against ties with Israel. [1]"}]
     assert standalone("When was that?", history) == "When was that? (Israeli; Baku; Herzog)"
+    history[1]["content"] = "March 29, 2023 — 3- Azerbaijan opens its embassy in Tel Aviv on March 29, 2023: [1]"
+    assert standalone("Who spoke there then?", history) == "Who spoke there then? (Israeli; Baku; March 29, 2023)"
     history[1]["content"] = "Aqil Aslanov was arrested in Baku [1]. He fled [2]."      # no short answer first
     assert standalone("When was he arrested?", history) == "When was he arrested? (Israeli; Baku; Aqil Aslanov)"
 
