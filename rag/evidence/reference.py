@@ -61,7 +61,7 @@ def parse(text: str) -> Reference:
     >>> r.idf("drone"), r.idf("baku"), r.max_idf, r.passage_words
     (7.4, 9.0, 13.5, 120)
     """
-    head, body, header = text, "", {}
+    head, header = text, {}
     while head.startswith("#"):
         line, _, head = head.partition("\n")
         key, _, value = line[1:].partition(":")
